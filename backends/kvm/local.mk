@@ -1,0 +1,1 @@
+# backends/kvm: see Makefile.am; this fragment is owned by that directory.

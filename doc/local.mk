@@ -1,0 +1,1 @@
+# doc: see Makefile.am; this fragment is owned by that directory.

@@ -1,0 +1,1 @@
+# src/store: see Makefile.am; this fragment is owned by that directory.

@@ -1,0 +1,1 @@
+# src/template: see Makefile.am; this fragment is owned by that directory.

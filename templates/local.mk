@@ -1,0 +1,1 @@
+# templates: see Makefile.am; this fragment is owned by that directory.

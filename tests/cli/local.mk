@@ -1,0 +1,1 @@
+# tests/cli: see Makefile.am; this fragment is owned by that directory.

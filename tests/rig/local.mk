@@ -1,0 +1,1 @@
+# tests/rig: see Makefile.am; this fragment is owned by that directory.
