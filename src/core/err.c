@@ -72,16 +72,21 @@ sbx_err_hint(struct sbx_err *e, const char *fmt, ...)
 void
 sbx_err_prefix(struct sbx_err *e, const char *fmt, ...)
 {
-	char pre[SBX_ERR_MSG_MAX], old[SBX_ERR_MSG_MAX];
+	char out[2 * SBX_ERR_MSG_MAX + 2];
+	size_t n;
 	va_list ap;
 
 	if (!e)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
+	vsnprintf(out, SBX_ERR_MSG_MAX, fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	n = strlen(out);
+	out[n++] = ':';
+	out[n++] = ' ';
+	memcpy(out + n, e->msg, strlen(e->msg) + 1);
+	out[SBX_ERR_MSG_MAX - 1] = '\0';
+	memcpy(e->msg, out, SBX_ERR_MSG_MAX);
 }
 
 const char *

@@ -1,10 +1,17 @@
 # src/core: buffers, strings, errors, allocation, run-command, parsers,
-# JSON and table output, progress. Linked by every host program.
+# JSON and table output, progress, logging, time. Linked by every host
+# program.
 noinst_LIBRARIES += libsbxcore.a
 libsbxcore_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 libsbxcore_a_SOURCES = \
 	%reldir%/banned.h \
 	%reldir%/buf.c %reldir%/buf.h \
+	%reldir%/clock.c %reldir%/clock.h \
 	%reldir%/err.c %reldir%/err.h \
+	%reldir%/parse.c %reldir%/parse.h \
+	%reldir%/run.c %reldir%/run.h \
 	%reldir%/strvec.c %reldir%/strvec.h \
 	%reldir%/xmalloc.c %reldir%/xmalloc.h
+
+tests_unit_check_sbx_SOURCES += \
+	tests/unit/check_parse.c

@@ -68,6 +68,18 @@ sbx_strvec_pushf(struct sbx_strvec *sv, const char *fmt, ...)
 }
 
 void
+sbx_strvec_pushl(struct sbx_strvec *sv, ...)
+{
+	const char *s;
+	va_list ap;
+
+	va_start(ap, sv);
+	while ((s = va_arg(ap, const char *)))
+		sbx_strvec_push(sv, s);
+	va_end(ap);
+}
+
+void
 sbx_strvec_pushv(struct sbx_strvec *sv, const char *const *items)
 {
 	for (; items && *items; items++)

@@ -24,6 +24,8 @@ void sbx_strvec_clear(struct sbx_strvec *sv);
 const char *sbx_strvec_push(struct sbx_strvec *sv, const char *s);
 const char *sbx_strvec_pushf(struct sbx_strvec *sv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Pushes each argument up to a terminating NULL. */
+void sbx_strvec_pushl(struct sbx_strvec *sv, ...) __attribute__((sentinel));
 /* Pushes every string of a NULL-terminated array. */
 void sbx_strvec_pushv(struct sbx_strvec *sv, const char *const *items);
 void sbx_strvec_pop(struct sbx_strvec *sv);
