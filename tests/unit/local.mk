@@ -20,7 +20,7 @@ CLEANFILES += %reldir%/suites.h
 	{ sed 's/.*/Suite *&(void);/' $@.names; \
 	  echo 'static const struct unit_suite unit_suites[] = {'; \
 	  sed 's/^suite_\(.*\)/\t{ "\1", suite_\1 },/' $@.names; \
-	  echo '\t{ NULL, NULL }'; echo '};'; } > $@.tmp && \
+	  printf '\t{ NULL, NULL }\n};\n'; } > $@.tmp && \
 	rm -f $@.names && mv $@.tmp $@
 
 check-unit: tests/unit/check_sbx
