@@ -1,1 +1,2 @@
-# doc: see Makefile.am; this fragment is owned by that directory.
+# doc: man pages (mdoc) and design notes.
+EXTRA_DIST += %reldir%/ARCHITECTURE.md

@@ -75,6 +75,7 @@ struct sbx_ctx {
 	const char *home;	/* $SBX_HOME resolved (always set) */
 	const char *prog;	/* "sbx" */
 	const struct sbx_cmd *cmd; /* the command being run */
+	const char *parent;	/* parent verb while running a sub-verb */
 	struct sbx_store *store; /* open store when SBX_CMD_NEEDS_STORE */
 	const struct sbx_backend *backend; /* when SBX_CMD_NEEDS_BACKEND */
 	void *backend_state;

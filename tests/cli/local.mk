@@ -1,1 +1,5 @@
-# tests/cli: see Makefile.am; this fragment is owned by that directory.
+# tests/cli: numbered TAP shell scripts run against the built sbx.
+TESTS += \
+	%reldir%/01-basics.t \
+	%reldir%/02-doctor.t
+EXTRA_DIST += %reldir%/lib.sh $(filter %reldir%/%.t,$(TESTS))

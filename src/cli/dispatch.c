@@ -1,0 +1,85 @@
+/*
+ * dispatch.c - command preconditions and plugins.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cmd.h"
+#include "core/buf.h"
+#include "core/banned.h"
+
+int
+sbx_dispatch_prepare(struct sbx_ctx *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+void
+sbx_dispatch_finish(struct sbx_ctx *ctx)
+{
+	(void)ctx;
+}
+
+/* Plugin names are plain words so PATH lookups cannot be steered. */
+static int
+valid_verb(const char *verb)
+{
+	const char *p;
+
+	if (!*verb || *verb == '-')
+		return 0;
+	for (p = verb; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_'))
+			return 0;
+	return 1;
+}
+
+int
+sbx_exec_plugin(struct sbx_ctx *ctx, const char *verb, int argc, char **argv)
+{
+	const char *path = getenv("PATH");
+	struct sbx_buf file = SBX_BUF_INIT;
+	const char *p, *end;
+
+	if (!valid_verb(verb) || !path)
+		return -1;
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		sbx_buf_reset(&file);
+		if (end == p)
+			sbx_buf_addstr(&file, ".");
+		else
+			sbx_buf_add(&file, p, (size_t)(end - p));
+		sbx_buf_addf(&file, "/sbx-%s", verb);
+		if (access(file.buf, X_OK) == 0)
+			break;
+		sbx_buf_reset(&file);
+		if (!*end)
+			break;
+	}
+	if (!file.len) {
+		sbx_buf_release(&file);
+		return -1;
+	}
+	if (ctx->home)
+		setenv("SBX_HOME", ctx->home, 1);
+	if (ctx->remote)
+		setenv("SBX_REMOTE", ctx->remote, 1);
+	if (ctx->json)
+		setenv("SBX_JSON", "1", 1);
+	argv[0] = file.buf;
+	(void)argc;
+	execv(file.buf, argv);
+	fprintf(stderr, "sbx: cannot run plugin '%s': %s\n", file.buf,
+	    strerror(errno));
+	sbx_buf_release(&file);
+	return 1;
+}

@@ -1,0 +1,49 @@
+# lib.sh - TAP helpers for the CLI tests (sourced by tests/cli/*.t).
+#
+#   plan N                 print the TAP plan
+#   ok COND-STATUS NAME    "ok"/"not ok" from the previous command's status
+#   is GOT WANT NAME       string equality, showing both on failure
+#   like GOT REGEX NAME    grep -E match
+#   run CMD...             runs CMD capturing $out, $err and $rc
+#
+# Each test gets a fresh $SBX_HOME under $T (removed at exit).
+set -u
+T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export SBX_HOME="$T/home"
+unset SBX_REMOTE SBX_TOKEN
+_n=0
+_fail=0
+SRC=${SBX_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${SBX_TOP_BUILDDIR:-$SRC}
+
+plan() { echo "1..$1"; }
+_report() {
+	_n=$((_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_fail=$((_fail + 1))
+	fi
+}
+ok() { _report "$1" "$2"; }
+is() {
+	if [ "$1" = "$2" ]; then _report 0 "$3"; else
+		_report 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" | head -40
+	fi
+}
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _report 0 "$3"; else
+		_report 1 "$3"
+		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2" | head -40
+	fi
+}
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+	return 0
+}
