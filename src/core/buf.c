@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "core/banned.h"
 
 char sbx_buf_empty[1];
 
@@ -165,33 +166,37 @@ sbx_buf_read_fd(struct sbx_buf *b, int fd, struct sbx_err *e)
 	for (;;) {
 		size_t room = 8192;
 
-		if (b->cap && b->len + room > b->cap)
-			room = b->cap - b->len + 1;
-		if (room == 0 || sbx_buf_grow(b, room) < 0) {
-			if (b->cap && b->len >= b->cap) {
-				/* Probe one byte: EOF exactly at the cap is fine. */
-				char c;
+		if (b->cap && b->len >= b->cap) {
+			/* Full: only EOF right here is acceptable. */
+			char c;
 
+			do
 				n = read(fd, &c, 1);
-				if (n == 0)
-					break;
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				break;
+			if (n < 0) {
+				sbx_err_sys(e, "read failed");
+				sbx_buf_setlen(b, start);
+				return SBX_EIO;
 			}
+			sbx_buf_setlen(b, start);
 			return sbx_err_set(e, SBX_EINVAL,
 			    "input larger than %zu bytes", b->cap);
 		}
+		if (b->cap && room > b->cap - b->len)
+			room = b->cap - b->len;
+		sbx_buf_grow(b, room);
 		n = read(fd, b->buf + b->len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return sbx_err_sys(e, "read failed");
+			sbx_err_sys(e, "read failed");
+			sbx_buf_setlen(b, start);
+			return SBX_EIO;
 		}
 		if (n == 0)
 			break;
-		if (b->cap && b->len + (size_t)n > b->cap) {
-			b->buf[b->len] = '\0';
-			return sbx_err_set(e, SBX_EINVAL,
-			    "input larger than %zu bytes", b->cap);
-		}
 		b->len += (size_t)n;
 		b->buf[b->len] = '\0';
 	}

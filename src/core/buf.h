@@ -44,7 +44,8 @@ void sbx_buf_setlen(struct sbx_buf *b, size_t len);
 void sbx_buf_rtrim(struct sbx_buf *b);
 /*
  * Reads `fd` to EOF (EINTR retried), appending. Returns bytes read or a
- * negative SBX_E code; past the cap it fails with SBX_EINVAL and `e` says so.
+ * negative SBX_E code; past the cap it fails with SBX_EINVAL and `e` says
+ * so. On failure the buffer is left as it was before the call.
  */
 ssize_t sbx_buf_read_fd(struct sbx_buf *b, int fd, struct sbx_err *e);
 /* Reads a whole file into `b`. */

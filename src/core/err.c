@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/banned.h"
 
 void
 sbx_err_clear(struct sbx_err *e)

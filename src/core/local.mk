@@ -14,4 +14,8 @@ libsbxcore_a_SOURCES = \
 	%reldir%/xmalloc.c %reldir%/xmalloc.h
 
 tests_unit_check_sbx_SOURCES += \
-	tests/unit/check_parse.c
+	tests/unit/check_buf.c \
+	tests/unit/check_err.c \
+	tests/unit/check_parse.c \
+	tests/unit/check_run.c \
+	tests/unit/check_strvec.c

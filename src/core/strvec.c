@@ -6,6 +6,7 @@
 
 #include "core/strvec.h"
 #include "core/xmalloc.h"
+#include "core/banned.h"
 
 char *sbx_strvec_empty[1];
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "core/banned.h"
 
 static void __attribute__((noreturn))
 oom(size_t n)
