@@ -1,1 +1,18 @@
-# src/store: see Makefile.am; this fragment is owned by that directory.
+# src/store: content-addressed objects, refs, the sandbox registry,
+# manifests and gc (DESIGN.md 7). Part of libsbx.a.
+libsbx_a_SOURCES += \
+	%reldir%/fsutil.c %reldir%/fsutil.h \
+	%reldir%/gc.c %reldir%/gc.h \
+	%reldir%/manifest.c %reldir%/manifest.h \
+	%reldir%/object.c \
+	%reldir%/refs.c %reldir%/refs.h \
+	%reldir%/registry.c %reldir%/registry.h \
+	%reldir%/sandbox-json.c \
+	%reldir%/store.c %reldir%/store.h %reldir%/store-int.h
+
+sbx_SOURCES += src/cli/cmd-gc.c
+
+tests_unit_check_sbx_SOURCES += \
+	tests/unit/check_refs.c \
+	tests/unit/check_registry.c \
+	tests/unit/check_store.c
