@@ -8,14 +8,19 @@ libsbxcore_a_SOURCES = \
 	%reldir%/buf.c %reldir%/buf.h \
 	%reldir%/clock.c %reldir%/clock.h \
 	%reldir%/err.c %reldir%/err.h \
+	%reldir%/json.c %reldir%/json.h \
 	%reldir%/parse.c %reldir%/parse.h \
 	%reldir%/run.c %reldir%/run.h \
 	%reldir%/strvec.c %reldir%/strvec.h \
+	%reldir%/table.c %reldir%/table.h \
+	%reldir%/utf8.c %reldir%/utf8.h \
 	%reldir%/xmalloc.c %reldir%/xmalloc.h
 
 tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_buf.c \
 	tests/unit/check_err.c \
+	tests/unit/check_json.c \
 	tests/unit/check_parse.c \
 	tests/unit/check_run.c \
-	tests/unit/check_strvec.c
+	tests/unit/check_strvec.c \
+	tests/unit/check_table.c
