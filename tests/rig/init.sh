@@ -1,0 +1,76 @@
+#!/bin/busybox sh
+# init.sh - /init of the rig's L1 initramfs (packed by `rig-prep initramfs`).
+#
+# Runs on the L1 kernel with busybox only. It loads the modules listed in
+# /modules/order (already in dependency order), mounts the host's / (9p tag
+# "host", read-only) under an overlay with a tmpfs upper, mounts the per-run
+# directory (9p tag "rig", writable) at /run/rig inside it, moves /dev /proc
+# /sys over, and runs /run/rig/cmd (written by tests/rig/run) chrooted with
+# the host's bash. The command's status goes to /run/rig/status; then the
+# machine powers off. Any failure before the command prints "rig-init: ..."
+# and powers off without a status file, which tests/rig/run reports.
+#
+# Extra writable shares: /run/rig/shares lists "TAG PATH" lines; each is
+# mounted over PATH inside the new root.
+
+PATH=/bin
+export PATH
+
+die() {
+	echo "rig-init: $*" >&2
+	[ -e /run/rig-keep ] && /bin/sh
+	poweroff -f
+	exit 1
+}
+
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /mnt /newroot /tmp
+mount -t proc proc /proc || die "cannot mount /proc"
+mount -t sysfs sys /sys || die "cannot mount /sys"
+mount -t devtmpfs dev /dev || die "cannot mount /dev"
+
+while read -r m; do
+	[ -n "$m" ] || continue
+	insmod "/modules/$m.ko" || die "cannot load module '$m'"
+done </modules/order
+
+opts=trans=virtio,version=9p2000.L,msize=524288,cache=loose
+mount -t 9p -o "$opts,ro" host /mnt || die "cannot mount the host's / (9p tag 'host')"
+mount -t tmpfs -o mode=0755 rw /tmp || die "cannot mount tmpfs"
+mkdir -p /tmp/upper /tmp/work
+mount -t overlay -o lowerdir=/mnt,upperdir=/tmp/upper,workdir=/tmp/work \
+	root /newroot || die "cannot mount the overlay root"
+
+mkdir -p /newroot/run/rig
+mount -t 9p -o "$opts" rig /newroot/run/rig || die "cannot mount the run directory (9p tag 'rig')"
+if [ -f /newroot/run/rig/shares ]; then
+	while read -r tag path; do
+		mkdir -p "/newroot$path" &&
+		mount -t 9p -o "$opts" "$tag" "/newroot$path" ||
+			die "cannot mount share '$tag' at '$path'"
+	done </newroot/run/rig/shares
+fi
+[ -e /newroot/run/rig/keep ] && : >/run/rig-keep
+
+mount --move /dev /newroot/dev
+mount --move /proc /newroot/proc
+mount --move /sys /newroot/sys
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts 2>/dev/null ||
+	{ mkdir -p /newroot/dev/pts && mount -t devpts devpts /newroot/dev/pts; }
+mkdir -p /newroot/dev/shm && mount -t tmpfs shm /newroot/dev/shm
+
+read -r up _ </newroot/proc/uptime
+echo "$up" >/newroot/run/rig/ready
+
+chroot /newroot /bin/bash /run/rig/cmd </dev/console >/dev/console 2>&1
+echo "$?" >/newroot/run/rig/status
+if [ -e /run/rig-keep ]; then
+	echo "rig-init: command exited with status $(cat /newroot/run/rig/status); shell on the console, 'exit' powers off"
+	chroot /newroot /usr/bin/setsid -c /bin/bash -i </dev/console >/dev/console 2>&1
+fi
+sync
+umount /newroot/run/rig 2>/dev/null
+# Port 0xf4 is QEMU's isa-debug-exit: QEMU exits at once, without the
+# kernel's shutdown messages. poweroff is the fallback.
+printf "\\000" | dd of=/newroot/dev/port bs=1 seek=244 count=1 2>/dev/null
+poweroff -f
