@@ -16,3 +16,10 @@ tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_refs.c \
 	tests/unit/check_registry.c \
 	tests/unit/check_store.c
+
+# Test helper for the store's CLI tests (crash safety, gc fixtures).
+check_PROGRAMS += tests/store-crash/store-test
+tests_store_crash_store_test_SOURCES = tests/store-crash/store-test.c
+tests_store_crash_store_test_CFLAGS = $(AM_CFLAGS) $(SBX_DEP_CFLAGS)
+tests_store_crash_store_test_LDADD = libsbx.a libsbxcore.a $(SBX_DEP_LIBS)
+TESTS += tests/cli/41-store-crash.t
