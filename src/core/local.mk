@@ -9,7 +9,9 @@ libsbxcore_a_SOURCES = \
 	%reldir%/clock.c %reldir%/clock.h \
 	%reldir%/err.c %reldir%/err.h \
 	%reldir%/json.c %reldir%/json.h \
+	%reldir%/log.c %reldir%/log.h \
 	%reldir%/parse.c %reldir%/parse.h \
+	%reldir%/progress.c %reldir%/progress.h \
 	%reldir%/run.c %reldir%/run.h \
 	%reldir%/strvec.c %reldir%/strvec.h \
 	%reldir%/table.c %reldir%/table.h \
@@ -18,9 +20,13 @@ libsbxcore_a_SOURCES = \
 
 tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_buf.c \
+	tests/unit/check_clock.c \
 	tests/unit/check_err.c \
 	tests/unit/check_json.c \
+	tests/unit/check_log.c \
 	tests/unit/check_parse.c \
+	tests/unit/check_progress.c \
 	tests/unit/check_run.c \
 	tests/unit/check_strvec.c \
-	tests/unit/check_table.c
+	tests/unit/check_table.c \
+	tests/unit/check_utf8.c
