@@ -60,6 +60,26 @@ sbx_fs_mkdir(const char *path, mode_t mode, struct sbx_err *e)
 }
 
 int
+sbx_fs_mkdir_p(const char *path, mode_t mode, struct sbx_err *e)
+{
+	char *copy = xstrdup(path), *p;
+	int r = 0;
+
+	for (p = copy + 1; *p && r == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			r = sbx_err_sys(e, "cannot create directory '%s'", copy);
+		*p = '/';
+	}
+	free(copy);
+	if (r == 0)
+		r = sbx_fs_mkdir(path, mode, e);
+	return r;
+}
+
+int
 sbx_fs_write_all(int fd, const void *data, size_t len, const char *what,
     struct sbx_err *e)
 {

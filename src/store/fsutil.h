@@ -29,6 +29,12 @@ int sbx_fs_fsync_parent(const char *path, struct sbx_err *e);
  */
 int sbx_fs_mkdir(const char *path, mode_t mode, struct sbx_err *e);
 
+/*
+ * Creates `path` and any missing parents (like mkdir -p), each with
+ * `mode`.
+ */
+int sbx_fs_mkdir_p(const char *path, mode_t mode, struct sbx_err *e);
+
 /* Writes all `len` bytes of `data` to `fd` (EINTR and short writes). */
 int sbx_fs_write_all(int fd, const void *data, size_t len, const char *what,
     struct sbx_err *e);

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "store/fsutil.h"
@@ -46,6 +48,36 @@ store_flock_wait(int fd, int op, unsigned timeout_ms)
 	}
 }
 
+/*
+ * Reads $SBX_HOME/format, writing it on first use; refuses a store laid
+ * out by a newer sbx.
+ */
+static int
+check_format(struct sbx_store *s, struct sbx_err *e)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	char *p = xasprintf("%s/format", s->home), want[16];
+	int r;
+
+	snprintf(want, sizeof(want), "%d\n", SBX_STORE_FORMAT);
+	b.cap = 64;
+	if (access(p, F_OK) < 0 && errno == ENOENT) {
+		r = sbx_fs_write_atomic(p, s->tmpdir, want, strlen(want), 0600,
+		    e);
+	} else if ((r = sbx_buf_read_file(&b, p, e)) == 0 &&
+	    strcmp(b.buf, want)) {
+		sbx_buf_rtrim(&b);
+		r = sbx_err_set(e, SBX_ENOTSUP, "store '%s' has format '%.20s'; "
+		    "this sbx reads format %d", s->home, b.buf,
+		    SBX_STORE_FORMAT);
+		sbx_err_hint(e, "use the sbx that created it, or another "
+		    "--home");
+	}
+	sbx_buf_release(&b);
+	free(p);
+	return r;
+}
+
 int
 sbx_store_open(const char *home, struct sbx_store **out, struct sbx_err *e)
 {
@@ -58,7 +90,7 @@ sbx_store_open(const char *home, struct sbx_store **out, struct sbx_err *e)
 		return sbx_err_set(e, SBX_EUSAGE, "store home is empty");
 	if (sodium_init() < 0)
 		return sbx_err_set(e, SBX_EFAIL, "cannot initialize libsodium");
-	r = sbx_fs_mkdir(home, 0700, e);
+	r = sbx_fs_mkdir_p(home, 0700, e);
 	if (r < 0) {
 		sbx_err_hint(e, "set SBX_HOME or --home to a writable "
 		    "directory");
@@ -84,6 +116,11 @@ sbx_store_open(const char *home, struct sbx_store **out, struct sbx_err *e)
 		return r;
 	}
 	free(p);
+	r = check_format(s, e);
+	if (r < 0) {
+		sbx_store_close(s);
+		return r;
+	}
 	*out = s;
 	return 0;
 }

@@ -3,6 +3,7 @@
  *
  * Layout (DESIGN.md 7), created on first open:
  *
+ *   $SBX_HOME/format             "1\n": the layout version (SBX_STORE_FORMAT)
  *   $SBX_HOME/lock               store-wide lock (flock), see "Locking"
  *   $SBX_HOME/objects/ab/cd...   immutable blobs named by BLAKE2b-256
  *   $SBX_HOME/refs/<kind>/<name> one line: the hex id of an object (refs.h)
@@ -82,10 +83,13 @@ void sbx_hasher_final(struct sbx_hasher *h, struct sbx_oid *out);
 
 /* ---- the store ----------------------------------------------------- */
 
+#define SBX_STORE_FORMAT 1
+
 /*
- * Opens the store at `home`, creating the directory (0700) and the layout
- * if missing. Initializes libsodium. *out is owned by the caller and freed
- * with sbx_store_close().
+ * Opens the store at `home`, creating the directory (0700, parents too)
+ * and the layout if missing. Initializes libsodium. A store whose format
+ * file names another format is refused (SBX_ENOTSUP). *out is owned by
+ * the caller and freed with sbx_store_close().
  */
 int sbx_store_open(const char *home, struct sbx_store **out,
     struct sbx_err *e);

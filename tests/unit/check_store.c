@@ -144,6 +144,38 @@ START_TEST(test_open_layout)
 }
 END_TEST
 
+START_TEST(test_open_format)
+{
+	struct sbx_store *s;
+	struct sbx_err e;
+	char path[512], buf[16];
+	const char *base = unit_tmpdir();
+	ssize_t n;
+	int fd;
+
+	/* Missing parents are created. */
+	snprintf(path, sizeof(path), "%s/a/b/home", base);
+	sbx_err_clear(&e);
+	ck_assert_msg(sbx_store_open(path, &s, &e) == 0, "%s", e.msg);
+	sbx_store_close(s);
+	snprintf(path, sizeof(path), "%s/a/b/home/format", base);
+	fd = open(path, O_RDONLY);
+	ck_assert(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_eq(n, 2);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "1\n");
+	/* A store from a future sbx is refused, naming the format. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert(write(fd, "7\n", 2) == 2);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a/b/home", base);
+	ck_assert_int_eq(sbx_store_open(path, &s, &e), SBX_ENOTSUP);
+	ck_assert_msg(strstr(e.msg, "format '7'"), "%s", e.msg);
+}
+END_TEST
+
 START_TEST(test_put_buf)
 {
 	struct sbx_store *s = open_store(NULL);
@@ -717,6 +749,7 @@ Suite *suite_store(void)
 	tcase_add_test(tc, test_oid_vectors);
 	tcase_add_loop_test(tc, test_oid_bad_hex, 0, N(bad_hex));
 	tcase_add_test(tc, test_open_layout);
+	tcase_add_test(tc, test_open_format);
 	tcase_add_test(tc, test_put_buf);
 	tcase_add_test(tc, test_put_stream);
 	tcase_add_test(tc, test_put_path);
