@@ -339,7 +339,7 @@ sbx_run_start(struct sbx_run *r, struct sbx_err *e)
 	int src[3] = { -1, -1, -1 }, opened[3] = { -1, -1, -1 };
 	int parent[3] = { -1, -1, -1 }, report[2] = { -1, -1 };
 	struct child_report rep;
-	const char *name;
+	const char *name, *pathvar;
 	char *path = NULL;
 	int rc, i, max_fd;
 	ssize_t n;
@@ -356,8 +356,8 @@ sbx_run_start(struct sbx_run *r, struct sbx_err *e)
 	name = r->argv.v[0];
 
 	build_env(r, &envv);
-	path = sbx_run_find_in_path(name, r->clear_env || sbx_strvec_getenv(
-	    &envv, "PATH") ? sbx_strvec_getenv(&envv, "PATH") : NULL);
+	pathvar = sbx_strvec_getenv(&envv, "PATH");
+	path = sbx_run_find_in_path(name, pathvar ? pathvar : DEFAULT_PATH);
 	if (!path) {
 		int err = errno;
 
@@ -621,9 +621,19 @@ sbx_run_wait(struct sbx_run *r, struct sbx_err *e)
 			drain(&r->p_out, r->out_buf, &trunc_out);
 		if (err_i >= 0 && pfd[err_i].revents)
 			drain(&r->p_err, r->err_buf, &trunc_err);
-		if (!reaped && (pid_i < 0 || pfd[pid_i].revents) &&
-		    reap(r, WNOHANG) == 1)
-			reaped = 1;
+		if (!reaped && (pid_i < 0 || pfd[pid_i].revents)) {
+			int got = reap(r, WNOHANG);
+
+			if (got < 0 && errno == ECHILD) {
+				/* Reaped behind our back (SIGCHLD ignored
+				 * or a wait(-1) elsewhere). */
+				rc = sbx_err_set(e, SBX_EIO, "lost the exit "
+				    "status of '%s' (pid %d): it was reaped "
+				    "elsewhere", r->argv.v[0], (int)r->pid);
+				got = 1;
+			}
+			reaped = got == 1;
+		}
 
 		now = sbx_clock_ms();
 		if (reaped) {

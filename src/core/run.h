@@ -25,7 +25,9 @@
  * Threads: a struct sbx_run is used by one thread at a time. Different
  * threads may run programs concurrently. The child is reaped with
  * waitpid(pid), so the process must not reap children it did not start
- * (no SIGCHLD handler calling wait(-1)). SIGPIPE is blocked in the
+ * (no SIGCHLD handler calling wait(-1), no SIGCHLD SIG_IGN); if that
+ * happens anyway sbx_run_wait fails with SBX_EIO instead of hanging.
+ * SIGPIPE is blocked in the
  * calling thread while stdin data is written, so a child that exits
  * without reading its input never kills the caller.
  */
@@ -81,7 +83,7 @@ struct sbx_run {
 	size_t nr_keep_fds;
 
 	/* Results, valid after sbx_run_start / sbx_run_wait. */
-	pid_t pid;
+	pid_t pid;			/* kept after the child is reaped */
 	int status;			/* exit code, or 128 + signal */
 	int signo;			/* signal that killed it, or 0 */
 	unsigned timed_out : 1;

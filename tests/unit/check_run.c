@@ -310,6 +310,27 @@ START_TEST(test_ignored_signal_reset)
 }
 END_TEST
 
+/* A process that auto-reaps children gets an error, not a hang. */
+START_TEST(test_sigchld_ignored)
+{
+	struct sbx_run r;
+	struct sbx_err e;
+	int rc;
+
+	sbx_err_clear(&e);
+	signal(SIGCHLD, SIG_IGN);
+	sbx_run_init(&r);
+	sbx_strvec_pushl(&r.argv, "sleep", "0.1", NULL);
+	r.timeout_ms = 5000;
+	rc = sbx_run(&r, &e);
+	ck_assert_msg(rc == SBX_EIO && strstr(e.msg, "lost the exit status of "
+	    "'sleep'"), "rc %d: %s", rc, e.msg);
+	ck_assert(!r.timed_out);
+	signal(SIGCHLD, SIG_DFL);
+	sbx_run_release(&r);
+}
+END_TEST
+
 /* Lines of `env` output, one string per line, to look up by prefix. */
 static int
 has_line(const char *text, const char *line)
@@ -377,9 +398,10 @@ START_TEST(test_env_clear)
 	rc = sbx_run(&r, &e);
 	ck_assert_msg(rc == 0, "rc %d (%s)", rc, e.msg);
 	ck_assert_str_eq(out.buf, "A=1\nPATH=/usr/bin:/bin\n");
-	/* With no PATH at all the default one still finds env. */
+	/* With no PATH at all the default one (not ours) finds env. */
 	sbx_buf_reset(&out);
 	sbx_strvec_clear(&r.env);
+	setenv("PATH", "/nonexistent", 1);
 	rc = sbx_run(&r, &e);
 	ck_assert_msg(rc == 0, "rc %d (%s)", rc, e.msg);
 	ck_assert_str_eq(out.buf, "");
@@ -730,6 +752,7 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_timeout_kill_group);
 	tcase_add_test(tc, test_timeout_grandchild_holds_pipe);
 	tcase_add_test(tc, test_ignored_signal_reset);
+	tcase_add_test(tc, test_sigchld_ignored);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_env_clear);
 	tcase_add_test(tc, test_cwd);
