@@ -28,4 +28,5 @@ sbx_vmm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
 
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
-	tests/unit/check_vmm_virtq.c
+	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_boot.c \
+	tests/unit/check_vmm_serial.c tests/unit/check_vmm_virtq.c
