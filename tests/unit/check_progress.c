@@ -7,6 +7,7 @@
 
 #include "unit.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/progress.h"
 #include "core/banned.h"
 
@@ -113,15 +114,18 @@ START_TEST(test_rate_limit)
 	struct sbx_progress *p = sbx_progress_start_fd(pfd[1], "x", 1000,
 	    SBX_PROGRESS_FORCE_TTY | SBX_PROGRESS_COUNT);
 	struct sbx_buf b = SBX_BUF_INIT;
+	uint64_t t0 = sbx_clock_ms();
 	int i;
 
 	for (i = 1; i <= 500; i++)
 		sbx_progress_update(p, (uint64_t)i);
 	slurp(&b);
-	ck_assert_msg(count(b.buf, '\r') == 1, "500 quick updates drew %zu "
-	    "times", count(b.buf, '\r'));
-	ck_assert_str_eq(b.buf, "\rx   0% [                              ] "
-	    "1/1000\033[K");
+	if (sbx_clock_ms() - t0 < SBX_PROGRESS_INTERVAL_MS) {
+		ck_assert_msg(count(b.buf, '\r') == 1, "500 quick updates drew "
+		    "%zu times", count(b.buf, '\r'));
+		ck_assert_str_eq(b.buf, "\rx   0% [                              ] "
+		    "1/1000\033[K");
+	}
 	usleep(260 * 1000);
 	sbx_progress_update(p, 500);
 	slurp(&b);
