@@ -1,8 +1,9 @@
 /*
  * banned.h - calls sbx code must not use (after git's banned.h).
  *
- * Included last by every sbx source file (through core/common.h), so a
- * use of one of these fails to compile with a name that says why.
+ * Included last by every sbx source file, after the system and library
+ * headers, so a use of one of these fails to compile with a name that
+ * says why.
  * Use snprintf/sbx_buf instead of sprintf/strcpy/strcat, the checked
  * parsers in core/parse.h instead of atoi, sbx_run (core/run.h) instead
  * of system/popen, and strtok_r where a tokenizer is really needed.

@@ -162,6 +162,14 @@ draw(struct sbx_progress *p, uint64_t now)
 			sbx_buf_addf(&b, "  %s/s", r);
 		}
 	}
+	/* A line that wraps cannot be redrawn with \r: cut it. */
+	while (b.len > 1 && sbx_utf8_width(b.buf + 1, b.len - 1) >= p->width) {
+		b.len--;
+		while (b.len > 1 &&
+		    ((unsigned char)b.buf[b.len] & 0xc0) == 0x80)
+			b.len--;
+	}
+	b.buf[b.len] = '\0';
 	sbx_buf_addstr(&b, "\033[K");
 	emit(p, &b);
 	p->drawn = 1;

@@ -1,8 +1,11 @@
 /* check_progress.c - progress meter: TTY drawing, rate limit, silence. */
 #include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -180,6 +183,35 @@ START_TEST(test_quiet_and_null)
 }
 END_TEST
 
+/* On a narrow terminal the bar goes, and the line never wraps. */
+START_TEST(test_narrow_terminal)
+{
+	struct winsize ws = { 0 };
+	struct sbx_progress *p;
+	struct termios tio;
+	int master, slave;
+	char buf[512];
+	ssize_t n;
+
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	tcgetattr(slave, &tio);
+	cfmakeraw(&tio);
+	tcsetattr(slave, TCSANOW, &tio);
+	ws.ws_col = 24;
+	ws.ws_row = 10;
+	ck_assert_int_eq(ioctl(slave, TIOCSWINSZ, &ws), 0);
+	p = sbx_progress_start_fd(slave, "caf\xc3\xa9-download", 1000 * M, 0);
+	sbx_progress_update(p, 500 * M);
+	n = read(master, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "\rcaf\xc3\xa9-download  50% 500M\033[K");
+	sbx_progress_abort(p);
+	close(master);
+	close(slave);
+}
+END_TEST
+
 /* A closed reader stops the drawing without killing us. */
 START_TEST(test_broken_fd)
 {
@@ -203,6 +235,7 @@ Suite *suite_progress(void)
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_unknown_total_and_label);
 	tcase_add_test(tc, test_quiet_and_null);
+	tcase_add_test(tc, test_narrow_terminal);
 	tcase_add_test(tc, test_broken_fd);
 	suite_add_tcase(s, tc);
 	return s;
