@@ -150,8 +150,9 @@ templates_validate(struct sbx_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		char hex[SBX_TEMPLATE_HASH_HEX];
 		unsigned char hash[SBX_TEMPLATE_HASH_LEN];
-		struct sbx_template *t;
+		struct sbx_template *t, **chain;
 		struct sbx_err e;
+		size_t nchain;
 
 		sbx_err_clear(&e);
 		if (sbx_template_open(argv[i], ctx->home, &t, NULL, &e) < 0) {
@@ -169,13 +170,38 @@ templates_validate(struct sbx_ctx *ctx, int argc, char **argv)
 				fprintf(stderr, "hint: %s\n", e.hint);
 			continue;
 		}
+		/* A template is only usable when its parents are. */
+		if (sbx_template_parents(t, ctx->home, &chain, &nchain,
+		    &e) < 0) {
+			sbx_template_free(t);
+			bad = 1;
+			if (arr) {
+				json_array_append_new(arr, json_pack(
+				    "{s:s, s:b, s:s}", "file", argv[i],
+				    "ok", 0, "error", e.msg));
+				continue;
+			}
+			fprintf(stderr, "%s\n", e.msg);
+			if (e.hint[0])
+				fprintf(stderr, "hint: %s\n", e.hint);
+			continue;
+		}
 		sbx_template_hash(t, hash, hex);
-		if (arr)
+		if (arr) {
+			json_t *parents = json_array();
+			size_t j;
+
+			for (j = 0; j < nchain; j++)
+				json_array_append_new(parents,
+				    json_string(chain[j]->name));
 			json_array_append_new(arr, json_pack(
-			    "{s:s, s:b, s:n, s:s, s:s}", "file", argv[i],
-			    "ok", 1, "error", "name", t->name, "hash", hex));
-		else
+			    "{s:s, s:b, s:n, s:s, s:s, s:o}", "file", argv[i],
+			    "ok", 1, "error", "name", t->name, "hash", hex,
+			    "parents", parents));
+		} else {
 			printf("%s: ok\n", argv[i]);
+		}
+		sbx_template_chain_free(chain, nchain);
 		sbx_template_free(t);
 	}
 	if (arr) {

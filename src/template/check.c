@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
 #include "template/check.h"
 #include "template/template.h"
 #include "core/banned.h"
@@ -269,4 +270,58 @@ tpl_mode_parse(const char *s, unsigned *mode)
 		return 0;
 	*mode = v;
 	return 1;
+}
+
+char *
+tpl_path_clean(const char *path)
+{
+	size_t n = strlen(path), len = 0, i = 0;
+	int abs = path[0] == '/', trail = n > 1 && path[n - 1] == '/';
+	size_t up = 0;	/* leading ".." segments kept in a relative path */
+	char *out = xmalloc(n + 3);
+
+	if (abs)
+		out[len++] = '/';
+	while (i < n) {
+		size_t start, seglen;
+
+		while (i < n && path[i] == '/')
+			i++;
+		start = i;
+		while (i < n && path[i] != '/')
+			i++;
+		seglen = i - start;
+		if (seglen == 0 || (seglen == 1 && path[start] == '.'))
+			continue;
+		if (seglen == 2 && path[start] == '.' && path[start + 1] == '.') {
+			size_t floor = (abs ? 1 : 0) + (up ? 3 * up - 1 : 0);
+
+			if (len > floor) {
+				/* Drop the last segment and its separator. */
+				while (len > floor && out[len - 1] != '/')
+					len--;
+				if (len > (abs ? 1 : 0))
+					len--;
+				continue;
+			}
+			if (abs)
+				continue;
+			if (len)
+				out[len++] = '/';
+			out[len++] = '.';
+			out[len++] = '.';
+			up++;
+			continue;
+		}
+		if (len && out[len - 1] != '/')
+			out[len++] = '/';
+		memcpy(out + len, path + start, seglen);
+		len += seglen;
+	}
+	if (len == 0)
+		out[len++] = '.';
+	if (trail && out[len - 1] != '/')
+		out[len++] = '/';
+	out[len] = '\0';
+	return out;
 }

@@ -28,4 +28,20 @@ int tpl_net_rule_ok(const char *s);
 /* Octal permission bits "0644", "755", "0o755" into *mode (<= 07777). */
 int tpl_mode_parse(const char *s, unsigned *mode);
 
+/* The known keys of each mapping in the schema (parse.c), for tests and
+ * documentation checks; ends with keys == NULL. `where` is NULL for the
+ * top level. */
+struct tpl_keyset {
+	const char *where;
+	const char *const *keys;
+};
+extern const struct tpl_keyset tpl_schema[];
+
+/*
+ * Cleans a path lexically, as Go's filepath.Clean does: repeated '/'
+ * and "." segments go, "x/.." pairs cancel ("/.." stays "/"), and a
+ * trailing '/' is kept when the input had one. Returns a new string.
+ */
+char *tpl_path_clean(const char *path);
+
 #endif

@@ -260,3 +260,95 @@ sbx_template_entries_free(struct sbx_template_entry *v, size_t n)
 	}
 	free(v);
 }
+
+void
+sbx_template_chain_free(struct sbx_template **chain, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sbx_template_free(chain[i]);
+	free(chain);
+}
+
+/* Identity of a loaded template for cycle checks: its real file path. */
+static char *
+template_id(const struct sbx_template *t)
+{
+	char *real = realpath(t->path, NULL);
+
+	return real ? real : xstrdup(t->path);
+}
+
+int
+sbx_template_parents(const struct sbx_template *t, const char *home,
+    struct sbx_template ***chain, size_t *n, struct sbx_err *e)
+{
+	struct sbx_strvec seen = SBX_STRVEC_INIT;
+	struct sbx_template **v = NULL;
+	const struct sbx_template *cur = t;
+	size_t nv = 0;
+	int rc = 0;
+	char *id;
+
+	*chain = NULL;
+	*n = 0;
+	id = template_id(t);
+	sbx_strvec_push(&seen, id);
+	free(id);
+	while (cur->from.kind == SBX_FROM_TEMPLATE) {
+		struct sbx_template *p = NULL;
+		struct sbx_err sub;
+		size_t i;
+
+		if (nv == SBX_TEMPLATE_MAX_PARENTS) {
+			rc = sbx_err_set(e, SBX_EINVAL, "%s:%d:%d: more than %d "
+			    "levels of parent templates", cur->path,
+			    cur->from.line, cur->from.col,
+			    SBX_TEMPLATE_MAX_PARENTS);
+			break;
+		}
+		sbx_err_clear(&sub);
+		rc = sbx_template_open(cur->from.template, home, &p, NULL,
+		    &sub);
+		if (rc < 0) {
+			sbx_err_set(e, rc, "%s:%d:%d: parent template '%s': %s",
+			    cur->path, cur->from.line, cur->from.col,
+			    cur->from.template, sub.msg);
+			if (sub.hint[0])
+				sbx_err_hint(e, "%s", sub.hint);
+			break;
+		}
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		v[nv++] = p;
+		id = template_id(p);
+		for (i = 0; i < seen.nr; i++)
+			if (!strcmp(seen.v[i], id))
+				break;
+		if (i < seen.nr) {
+			struct sbx_buf names = SBX_BUF_INIT;
+			size_t j;
+
+			sbx_buf_addstr(&names, t->name);
+			for (j = 0; j < nv; j++)
+				sbx_buf_addf(&names, " -> %s", v[j]->name);
+			rc = sbx_err_set(e, SBX_EINVAL, "%s:%d:%d: parent "
+			    "templates form a cycle: %s", cur->path,
+			    cur->from.line, cur->from.col, names.buf);
+			sbx_buf_release(&names);
+			free(id);
+			break;
+		}
+		sbx_strvec_push(&seen, id);
+		free(id);
+		cur = p;
+	}
+	sbx_strvec_clear(&seen);
+	if (rc < 0) {
+		sbx_template_chain_free(v, nv);
+		return rc;
+	}
+	*chain = v;
+	*n = nv;
+	return 0;
+}

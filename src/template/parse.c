@@ -125,9 +125,16 @@ want_host_path(struct pctx *p, const char *label, const struct tnode *v,
 	int rc = want_str(p, label, v, out);
 	char *abs;
 
-	if (rc < 0 || (*out)[0] == '/' || !p->dir[0])
+	if (rc < 0)
 		return rc;
-	abs = xasprintf("%s/%s", p->dir, *out);
+	if ((*out)[0] == '/' || !p->dir[0])
+		abs = tpl_path_clean(*out);
+	else {
+		char *joined = xasprintf("%s/%s", p->dir, *out);
+
+		abs = tpl_path_clean(joined);
+		free(joined);
+	}
 	free(*out);
 	*out = abs;
 	return 0;
@@ -294,6 +301,8 @@ parse_from(struct pctx *p, struct sbx_template *t, const struct tnode *v)
 			    "(use exactly one)", kind_key->value, kn);
 		kind_key = k;
 		t->from.kind = kind;
+		t->from.line = val->line;
+		t->from.col = val->col;
 		switch (kind) {
 		case SBX_FROM_DEBIAN:
 			rc = want_str(p, "from.debian", val, &t->from.suite);
@@ -571,6 +580,17 @@ parse_network(struct pctx *p, struct sbx_template *t, const struct tnode *v)
 static const char *const top_keys[] = { "name", "description", "from",
 	"files", "env", "workdir", "user", "run", "start", "ready",
 	"resources", "idle_timeout", "ports", "kernel", "network", NULL };
+
+const struct tpl_keyset tpl_schema[] = {
+	{ NULL, top_keys },
+	{ "from", from_keys },
+	{ "files", file_keys },
+	{ "run", step_keys },
+	{ "ready", ready_keys },
+	{ "resources", res_keys },
+	{ "network", net_keys },
+	{ NULL, NULL },
+};
 
 /* Dispatches one top-level key. */
 static int

@@ -97,6 +97,7 @@ struct sbx_template {
 		struct sbx_strvec packages; /* SBX_FROM_DEBIAN, file order */
 		char *path;		/* SBX_FROM_TAR / _OCI, resolved */
 		char *template;		/* SBX_FROM_TEMPLATE: parent's name */
+		int line, col;		/* where the kind's value is (messages) */
 	} from;
 
 	struct sbx_template_file *files;
@@ -213,6 +214,22 @@ void sbx_template_dirs(const char *home, struct sbx_strvec *dirs,
 int sbx_template_open(const char *name, const char *home,
     struct sbx_template **out, enum sbx_template_origin *origin,
     struct sbx_err *e);
+
+/* Longest chain of `from.template` parents followed. */
+#define SBX_TEMPLATE_MAX_PARENTS 16
+
+/*
+ * Loads the ancestors of `t`: its `from.template` parent (found with
+ * sbx_template_open), that one's parent, and so on up to a template built
+ * from debian, tar or oci. On success (*chain)[0] is the parent and
+ * (*chain)[*n - 1] the root; *n is 0 when `t` is not built from a
+ * template. Fails with "FILE:LINE:COL: parent template 'x': ..." when a
+ * parent is missing or invalid, and on cycles and chains longer than
+ * SBX_TEMPLATE_MAX_PARENTS. Free with sbx_template_chain_free.
+ */
+int sbx_template_parents(const struct sbx_template *t, const char *home,
+    struct sbx_template ***chain, size_t *n, struct sbx_err *e);
+void sbx_template_chain_free(struct sbx_template **chain, size_t n);
 
 /* One template a name lookup can reach (see sbx_template_list). */
 struct sbx_template_entry {

@@ -2,7 +2,7 @@
 # sbx templates: validate (messages with positions, --json, exit status)
 # and ls (shipped, user and builtin templates, shadowing).
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 39
+plan 41
 
 export XDG_CONFIG_HOME="$T/config"
 BAD="$SRC/tests/data/templates/bad"
@@ -99,3 +99,10 @@ run sbx templates validate nope
 is "$rc:$err" "1:sbx: no template 'nope'
 hint: looked in $SBX_HOME/templates, $XDG_CONFIG_HOME/sbx/templates, $SRC/templates and the builtins; see 'sbx templates ls'" \
 	"an unknown name says where it looked"
+
+printf 'from: {template: gone}\n' >"$T/orphan.yaml"
+run sbx templates validate "$T/orphan.yaml"
+is "$rc:$(printf '%s\n' "$err" | head -1)" "1:$T/orphan.yaml:1:18: parent template 'gone': no template 'gone'" \
+	"a missing parent template is located"
+run sbx --json templates validate web
+is "$(json 'd[0]["parents"]')" "['python', 'base']" "--json lists the parent chain"

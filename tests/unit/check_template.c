@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "template/check.h"
 #include "template/template.h"
 #include "unit.h"
 #include "core/banned.h"
@@ -174,7 +175,8 @@ START_TEST(test_full_template)
 	ck_assert_uint_eq(t->idle_timeout_ms, 0);
 	ck_assert_uint_eq(t->nports, 2);
 	ck_assert_uint_eq(t->ports[1], 9090);
-	want = xasprintf("%s/../kernels/vmlinuz", real);
+	want = xasprintf("%.*s/kernels/vmlinuz",
+	    (int)(strrchr(real, '/') - real), real);
 	ck_assert_str_eq(t->kernel, want);
 	free(want);
 	ck_assert_uint_eq(t->net_allow.nr, 4);
@@ -584,6 +586,125 @@ START_TEST(test_lookup_order)
 }
 END_TEST
 
+START_TEST(test_path_clean)
+{
+	static const char *const cases[][2] = {
+		{ "/a/b/../c", "/a/c" }, { "/a/./b//c/", "/a/b/c/" },
+		{ "/..", "/" }, { "/../x", "/x" }, { "a/..", "." },
+		{ "../a/../../b", "../../b" }, { "./", "./" }, { ".", "." },
+		{ "a//b/.", "a/b" }, { "/", "/" }, { "x/../../y/", "../y/" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = tpl_path_clean(cases[i][0]);
+
+		ck_assert_msg(!strcmp(got, cases[i][1]),
+		    "clean '%s': got '%s', want '%s'", cases[i][0], got,
+		    cases[i][1]);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(test_parents)
+{
+	const char *tmp = unit_tmpdir();
+	char *home = xasprintf("%s/home", tmp);
+	char *dir = xasprintf("%s/templates", home);
+	char *path;
+	struct sbx_template *t, **chain;
+	struct sbx_err e;
+	size_t n;
+
+	setenv("XDG_CONFIG_HOME", tmp, 1);
+	srcdir();
+	ck_assert_int_eq(mkdir(home, 0755), 0);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	path = xasprintf("%s/web.yaml", dir);
+	write_file(path, "from: {template: python}\n");
+	free(path);
+	path = xasprintf("%s/a.yaml", dir);
+	write_file(path, "from:\n  template: b\n");
+	free(path);
+	path = xasprintf("%s/b.yaml", dir);
+	write_file(path, "from:\n  template: a\n");
+	free(path);
+	path = xasprintf("%s/orphan.yaml", dir);
+	write_file(path, "from: {template: gone}\n");
+
+	/* web -> python (shipped, from debian). */
+	ck_assert_int_eq(sbx_template_open("web", home, &t, NULL, NULL), 0);
+	ck_assert_int_eq(sbx_template_parents(t, home, &chain, &n, NULL), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(chain[0]->name, "python");
+	sbx_template_chain_free(chain, n);
+	sbx_template_free(t);
+
+	/* A template from debian has no parents. */
+	ck_assert_int_eq(sbx_template_open("base", home, &t, NULL, NULL), 0);
+	ck_assert_int_eq(sbx_template_parents(t, home, &chain, &n, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+	sbx_template_free(t);
+
+	ck_assert_int_eq(sbx_template_open("a", home, &t, NULL, NULL), 0);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(sbx_template_parents(t, home, &chain, &n, &e),
+	    SBX_EINVAL);
+	ck_assert_msg(strstr(e.msg, "/b.yaml:2:13: parent templates form a "
+	    "cycle: a -> b -> a"), "got '%s'", e.msg);
+	sbx_template_free(t);
+
+	ck_assert_int_eq(sbx_template_load(path, &t, NULL), 0);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(sbx_template_parents(t, home, &chain, &n, &e),
+	    SBX_ENOENT);
+	free(path);
+	path = xasprintf("%s/orphan.yaml:1:18: parent template 'gone': "
+	    "no template 'gone'", dir);
+	ck_assert_str_eq(e.msg, path);
+	ck_assert_ptr_nonnull(strstr(e.hint, "looked in"));
+	sbx_template_free(t);
+	free(path);
+	free(dir);
+	free(home);
+}
+END_TEST
+
+/* Every key the parser knows is documented in doc/sbx-template.5. */
+START_TEST(test_man_page_lists_keys)
+{
+	char *man = xasprintf("%s/doc/sbx-template.5", srcdir());
+	struct sbx_buf b = SBX_BUF_INIT;
+	size_t i, j;
+
+	ck_assert_int_eq(sbx_buf_read_file(&b, man, NULL), 0);
+	for (i = 0; tpl_schema[i].keys; i++)
+		for (j = 0; tpl_schema[i].keys[j]; j++) {
+			char *want = xasprintf("Ic %s", tpl_schema[i].keys[j]);
+			const char *p = b.buf;
+			int found = 0;
+
+			while ((p = strstr(p, want))) {
+				char c = p[strlen(want)];
+
+				p += strlen(want);
+				if (c == '\n' || c == ' ') {
+					found = 1;
+					break;
+				}
+			}
+			ck_assert_msg(found, "'%s%s%s' is not documented in "
+			    "'%s'", tpl_schema[i].where ? tpl_schema[i].where :
+			    "", tpl_schema[i].where ? "." : "",
+			    tpl_schema[i].keys[j], man);
+			free(want);
+		}
+	sbx_buf_release(&b);
+	free(man);
+}
+END_TEST
+
 Suite *suite_template(void)
 {
 	Suite *s = suite_create("template");
@@ -601,6 +722,9 @@ Suite *suite_template(void)
 	tcase_add_test(tc, test_parse_values);
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_lookup_order);
+	tcase_add_test(tc, test_path_clean);
+	tcase_add_test(tc, test_parents);
+	tcase_add_test(tc, test_man_page_lists_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
