@@ -32,7 +32,9 @@
  * long-lived process (sbx serve, sbx-vmm) must call sbx_store_write_done()
  * after each logical update, once its new objects are referenced,
  * otherwise gc waits for it and then fails with "store is busy".
- * Deleting references (sbx_ref_delete, sbx_sandbox_remove) needs no lock.
+ * Deleting a ref needs no lock. flock gives waiting gc no priority: gc
+ * gets in between writes, so a store written to without pause starves it
+ * until its timeout (SBX_EBUSY) rather than stalling the writers.
  *
  * Threads: a struct sbx_store may be used by one thread at a time.
  * Different processes (and different handles) may use one $SBX_HOME

@@ -11,6 +11,11 @@
  *   store-test verify HOME              rehash every object; exit 1 if bad
  *   store-test incr HOME ID N           N times: lock, counter += 1, save
  *   store-test counter HOME ID          print extra.counter
+ *   store-test gcrace HOME N            a writer stores N objects (and some
+ *                                       garbage), referencing each a moment
+ *                                       later, while another process runs gc
+ *                                       in a loop; then every ref must point
+ *                                       at an object and the garbage be gone
  *   store-test crash HOME N SEED [US]   N times: start a writer, SIGKILL it
  *                                       0..US (default 12000) microseconds
  *                                       later, check the store
@@ -38,6 +43,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/xmalloc.h"
+#include "store/gc.h"
 #include "store/manifest.h"
 #include "store/refs.h"
 #include "store/registry.h"
@@ -423,6 +429,132 @@ cmd_crash(const char *home, int n, unsigned seed, long max_us)
 	return bad;
 }
 
+/* ---- gc racing a writer --------------------------------------------- */
+
+/* Stores N objects, each referenced ~1 ms after it was stored. */
+static void
+race_writer(const char *home, int n, char *buf)
+{
+	struct sbx_store *s = open_or_die(home);
+	struct timespec nap = { 0, 1000 * 1000 };
+	struct sbx_oid id;
+	struct sbx_err e;
+	char name[32];
+	int i;
+
+	sbx_err_clear(&e);
+	for (i = 1; i <= n; i++) {
+		size_t len = content((unsigned long)i, buf);
+
+		if (sbx_store_put_buf(s, buf, len, &id, &e) < 0)
+			goto bad;
+		if (i % 4 == 0) {
+			/* Garbage: stored, never referenced. */
+			buf[0] ^= 0x55;
+			if (sbx_store_put_buf(s, buf, len, NULL, &e) < 0)
+				goto bad;
+		}
+		nanosleep(&nap, NULL);
+		snprintf(name, sizeof(name), "r%d", i);
+		if (sbx_ref_write(s, "snapshots", name, &id, &e) < 0)
+			goto bad;
+		sbx_store_write_done(s);
+		nanosleep(&nap, NULL);	/* let gc in */
+	}
+	sbx_store_close(s);
+	_exit(0);
+bad:
+	fprintf(stderr, "store-test: race writer: %s\n", e.msg);
+	_exit(3);
+}
+
+/* Runs gc until killed; reports the runs on exit through a pipe. */
+static void
+race_gc(const char *home, int wfd)
+{
+	struct sbx_store *s = open_or_die(home);
+	struct sbx_gc_opts o;
+	struct sbx_gc_stats st;
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	struct sbx_err e;
+	char one = 1;
+
+	sbx_gc_opts_init(&o);
+	for (;; nanosleep(&nap, NULL)) {
+		sbx_err_clear(&e);
+		if (sbx_gc(s, &o, &st, &e) < 0) {
+			fprintf(stderr, "store-test: race gc: %s\n", e.msg);
+			_exit(3);
+		}
+		if (write(wfd, &one, 1) != 1)
+			_exit(3);
+	}
+}
+
+static int
+cmd_gcrace(const char *home, int n)
+{
+	struct sbx_store *s = open_or_die(home);
+	char *buf = xmalloc(MAX_OBJ), name[32];
+	struct sbx_gc_opts o;
+	struct sbx_gc_stats st;
+	struct sbx_oid id;
+	struct sbx_err e;
+	pid_t w, g;
+	int pfd[2], status, bad = 0, runs = 0, i, flags;
+	char c;
+
+	if (pipe(pfd) < 0)
+		return 1;
+	if ((g = fork()) == 0) {
+		close(pfd[0]);
+		race_gc(home, pfd[1]);
+	}
+	close(pfd[1]);
+	if ((w = fork()) == 0)
+		race_writer(home, n, buf);
+	if (waitpid(w, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "store-test: the writer failed\n");
+		bad = 1;
+	}
+	kill(g, SIGKILL);
+	waitpid(g, &status, 0);
+	flags = fcntl(pfd[0], F_GETFL);
+	fcntl(pfd[0], F_SETFL, flags | O_NONBLOCK);
+	while (read(pfd[0], &c, 1) == 1)
+		runs++;
+	close(pfd[0]);
+	sbx_err_clear(&e);
+	for (i = 1; i <= n; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		if (sbx_ref_read(s, "snapshots", name, &id, &e) < 0) {
+			fprintf(stderr, "store-test: %s\n", e.msg);
+			bad = 1;
+		} else if (!sbx_store_object_exists(s, &id)) {
+			fprintf(stderr, "store-test: gc removed the object of "
+			    "ref '%s' (stored before it was referenced)\n",
+			    name);
+			bad = 1;
+		}
+	}
+	sbx_gc_opts_init(&o);
+	if (sbx_gc(s, &o, &st, &e) < 0) {
+		fprintf(stderr, "store-test: final gc: %s\n", e.msg);
+		bad = 1;
+	}
+	printf("gc-runs %d\nobjects %zu\nremoved-at-end %zu\n", runs,
+	    st.objects_kept, st.objects_removed);
+	if (st.objects_kept != (size_t)n) {
+		fprintf(stderr, "store-test: %zu objects left, want %d\n",
+		    st.objects_kept, n);
+		bad = 1;
+	}
+	sbx_store_close(s);
+	free(buf);
+	return bad;
+}
+
 /* ---- small commands ------------------------------------------------- */
 
 static int
@@ -466,7 +598,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: store-test put|manifest|ref|sandbox|exists|"
-	    "verify|incr|counter|crash HOME ...\n");
+	    "verify|incr|counter|gcrace|crash HOME ...\n");
 	return 2;
 }
 
@@ -489,6 +621,8 @@ main(int argc, char **argv)
 		return cmd_crash(argv[2], (int)num(argv[3], 100000),
 		    (unsigned)num(argv[4], 1LL << 31),
 		    argc == 6 ? (long)num(argv[5], 10000000) + 1 : 12000);
+	if (!strcmp(cmd, "gcrace") && argc == 4)
+		return cmd_gcrace(argv[2], (int)num(argv[3], 100000));
 	if (!strcmp(cmd, "incr") && argc == 5)
 		return cmd_incr(argv[2], argv[3], (int)num(argv[4], 1000000));
 	s = open_or_die(argv[2]);
