@@ -300,7 +300,7 @@ int
 sbx_store_put_path(struct sbx_store *s, const char *path,
     const struct sbx_oid *known, struct sbx_oid *id, struct sbx_err *e)
 {
-	struct sbx_oid oid;
+	struct sbx_oid oid, got;
 	struct stat st;
 	int fd, r, exdev = 0;
 
@@ -334,9 +334,10 @@ sbx_store_put_path(struct sbx_store *s, const char *path,
 			r = sbx_err_sys(e, "cannot seek '%s'", path);
 			goto fail;
 		}
-		r = store_copy_in(s, fd, path, &oid, NULL, e);
-		if (r == 0 && known && sbx_oid_cmp(known, &oid)) {
-			sbx_store_object_remove(s, &oid, NULL);
+		r = store_copy_in(s, fd, path, &got, NULL, e);
+		if (r == 0 && sbx_oid_cmp(&got, &oid)) {
+			/* The caller's id was wrong; keep what was stored
+			 * under its true name (it may be in use). */
 			r = sbx_err_set(e, SBX_ECORRUPT, "'%s' does not have "
 			    "the id given for it", path);
 		}

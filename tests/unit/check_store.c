@@ -305,6 +305,48 @@ START_TEST(test_put_path)
 }
 END_TEST
 
+/* put_path from another file system copies, then removes the source. */
+START_TEST(test_put_path_other_fs)
+{
+	struct sbx_store *s = open_store(NULL);
+	struct sbx_oid want, id;
+	struct stat a, b;
+	struct sbx_err e;
+	char path[] = "/dev/shm/sbx-unit-XXXXXX";
+	int fd;
+
+	if (stat("/dev/shm", &a) < 0 || stat(sbx_store_home(s), &b) < 0 ||
+	    a.st_dev == b.st_dev) {
+		/* No second file system to move from on this host. */
+		sbx_store_close(s);
+		return;
+	}
+	fd = mkstemp(path);
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, "elsewhere", 9) == 9);
+	close(fd);
+	sbx_oid_hash("elsewhere", 9, &want);
+	sbx_err_clear(&e);
+	ck_assert_msg(sbx_store_put_path(s, path, NULL, &id, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_int_eq(sbx_oid_cmp(&id, &want), 0);
+	ck_assert(access(path, F_OK) < 0);
+	ck_assert_int_eq(sbx_store_object_verify(s, &id, &e), 0);
+	/* A wrong id from the caller is caught while copying. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, "other", 5) == 5);
+	close(fd);
+	sbx_oid_hash("not other", 9, &want);
+	ck_assert_int_eq(sbx_store_put_path(s, path, &want, &id, &e),
+	    SBX_ECORRUPT);
+	ck_assert(!sbx_store_object_exists(s, &want));
+	ck_assert(access(path, F_OK) == 0);
+	unlink(path);
+	sbx_store_close(s);
+}
+END_TEST
+
 START_TEST(test_missing_object)
 {
 	struct sbx_store *s = open_store(NULL);
@@ -753,6 +795,7 @@ Suite *suite_store(void)
 	tcase_add_test(tc, test_put_buf);
 	tcase_add_test(tc, test_put_stream);
 	tcase_add_test(tc, test_put_path);
+	tcase_add_test(tc, test_put_path_other_fs);
 	tcase_add_test(tc, test_missing_object);
 	tcase_add_test(tc, test_verify_corrupt);
 	tcase_add_test(tc, test_foreach);
