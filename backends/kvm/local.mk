@@ -30,3 +30,8 @@ sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_boot.c \
 	tests/unit/check_vmm_serial.c tests/unit/check_vmm_virtq.c
+
+# Rig tests: boot real Debian guests under sbx-vmm inside tests/rig/run
+# (minutes each; they print TAP and exit 0/1, 77 when the rig cannot run).
+TESTS += tests/rig/t10-vmm-boot.sh
+EXTRA_DIST += tests/rig/t1-vmm-common.sh tests/rig/t10-vmm-boot.sh
