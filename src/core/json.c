@@ -26,6 +26,10 @@ sbx_json_load(const char *data, size_t len, size_t cap, const char *what,
 
 	if (!cap)
 		cap = SBX_JSON_MAX;
+	if (!data) {
+		data = "";
+		len = 0;
+	}
 	if (len > cap) {
 		sbx_format_size(cap, lim, sizeof(lim));
 		return what ? sbx_err_set(e, SBX_EINVAL,
