@@ -239,6 +239,7 @@ static int is_number(const json_t *j) { return json_is_number(j); }
 static int is_object(const json_t *j) { return json_is_object(j); }
 static int is_array(const json_t *j) { return json_is_array(j); }
 
+/* The shared bodies of the get/opt pairs; `req` says which. */
 static int
 get_str(const json_t *root, const char *path, int req, const char **out,
     struct sbx_err *e)

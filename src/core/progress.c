@@ -56,6 +56,7 @@ sbx_progress_start(const char *label, uint64_t total, unsigned flags)
 	return sbx_progress_start_fd(STDERR_FILENO, label, total, flags);
 }
 
+/* Writes all of b; a failed write turns the meter off. */
 static void
 emit(struct sbx_progress *p, const struct sbx_buf *b)
 {
@@ -73,6 +74,7 @@ emit(struct sbx_progress *p, const struct sbx_buf *b)
 	}
 }
 
+/* A size ("215M") or, for SBX_PROGRESS_COUNT, a plain count. */
 static void
 amount(const struct sbx_progress *p, uint64_t v, char *buf, size_t len)
 {
@@ -112,6 +114,7 @@ add_label(struct sbx_buf *b, const char *label)
 	sbx_buf_addstr(b, "\xe2\x80\xa6");
 }
 
+/* Redraws the meter line in place. */
 static void
 draw(struct sbx_progress *p, uint64_t now)
 {

@@ -54,6 +54,7 @@ sbx_run_release(struct sbx_run *r)
 	sbx_strvec_clear(&r->env);
 }
 
+/* A regular file we may execute (errno EACCES for directories). */
 static int
 is_executable_file(const char *path)
 {
@@ -313,6 +314,7 @@ setup_stream(int which, enum sbx_run_io how, int user_fd, int *parent,
 	return sbx_err_set(e, SBX_EINVAL, "run: bad mode for fd %d", which);
 }
 
+/* Rejects stream modes that make no sense and missing buffers. */
 static int
 check_request(const struct sbx_run *r, struct sbx_err *e)
 {
@@ -518,6 +520,7 @@ feed(struct sbx_run *r)
 	}
 }
 
+/* waitpid + status decoding: 1 reaped, 0 still running, -1 error. */
 static int
 reap(struct sbx_run *r, int flags)
 {

@@ -200,6 +200,7 @@ spaces(struct sbx_buf *out, size_t n)
 		sbx_buf_addch(out, ' ');
 }
 
+/* One line: the header (header != 0) or data row `row`. */
 static void
 render_row(const struct sbx_table *t, const size_t *w, int header,
     size_t row, struct sbx_buf *out)

@@ -87,6 +87,7 @@ static const struct range wide[] = {
 	{ 0x1fa70, 0x1faff }, { 0x20000, 0x2fffd }, { 0x30000, 0x3fffd },
 };
 
+/* Binary search in a sorted table of ranges. */
 static int
 in_ranges(uint32_t cp, const struct range *r, size_t n)
 {
