@@ -595,3 +595,56 @@ sbx_store_verify(struct sbx_store *s, sbx_verify_fn bad, void *arg,
 	}
 	return 0;
 }
+
+int
+sbx_store_object_resolve(struct sbx_store *s, const char *query,
+    struct sbx_oid *id, struct sbx_err *e)
+{
+	char want[SBX_OID_HEXLEN + 1], hex[SBX_OID_HEXLEN + 1], *dir;
+	const char *q = query;
+	struct dirent *de;
+	size_t len, i, n = 0;
+	DIR *d;
+
+	if (!strncmp(q, "sha:", 4))
+		q += 4;
+	len = strlen(q);
+	if (len < SBX_OID_PREFIX_MIN || len > SBX_OID_HEXLEN)
+		return sbx_err_set(e, SBX_EUSAGE, "object id '%.80s' must have "
+		    "%d to %d hex digits", query, SBX_OID_PREFIX_MIN,
+		    SBX_OID_HEXLEN);
+	for (i = 0; i < len; i++) {
+		char c = q[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (hexval(c) < 0)
+			return sbx_err_set(e, SBX_EUSAGE, "object id '%.80s' "
+			    "is not hexadecimal", query);
+		want[i] = c;
+	}
+	want[len] = '\0';
+	dir = xasprintf("%s/objects/%.2s", s->home, want);
+	d = opendir(dir);
+	free(dir);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!is_hex_name(de->d_name, SBX_OID_HEXLEN - 2) ||
+		    strncmp(de->d_name, want + 2, len - 2))
+			continue;
+		if (n++ == 0) {
+			memcpy(hex, want, 2);
+			memcpy(hex + 2, de->d_name, SBX_OID_HEXLEN - 1);
+			continue;
+		}
+		closedir(d);
+		return sbx_err_set(e, SBX_EUSAGE, "object id '%s' is ambiguous: "
+		    "'%.12s...' and '%.2s%.10s...' both match", query, hex,
+		    want, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (n == 0)
+		return sbx_err_set(e, SBX_ENOENT, "no object '%s' in the store",
+		    query);
+	return sbx_oid_from_hex(hex, id, e);
+}

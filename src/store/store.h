@@ -165,6 +165,16 @@ int sbx_store_put_file(struct sbx_store *s, const char *path,
 int sbx_store_put_path(struct sbx_store *s, const char *path,
     const struct sbx_oid *known, struct sbx_oid *id, struct sbx_err *e);
 
+/*
+ * Finds the object a user means by `query`: a full id or a unique prefix
+ * of at least SBX_OID_PREFIX_MIN hex digits, optionally after "sha:"
+ * (upper case accepted). SBX_ENOENT if no object matches, SBX_EUSAGE if
+ * the query is malformed, too short or ambiguous (naming two matches).
+ */
+#define SBX_OID_PREFIX_MIN 4
+int sbx_store_object_resolve(struct sbx_store *s, const char *query,
+    struct sbx_oid *id, struct sbx_err *e);
+
 /* 1 if the object exists, 0 if not. */
 int sbx_store_object_exists(struct sbx_store *s, const struct sbx_oid *id);
 /*

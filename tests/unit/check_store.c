@@ -30,6 +30,8 @@
 #define HASH_ABC \
 	"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
 
+static struct sbx_oid put(struct sbx_store *s, const char *text);
+
 static struct sbx_store *
 open_store(const char **homep)
 {
@@ -343,6 +345,54 @@ START_TEST(test_put_path_other_fs)
 	ck_assert(!sbx_store_object_exists(s, &want));
 	ck_assert(access(path, F_OK) == 0);
 	unlink(path);
+	sbx_store_close(s);
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+	struct sbx_store *s = open_store(NULL);
+	struct sbx_oid abc, got;
+	char q[80];
+	struct sbx_err e;
+	int i;
+
+	sbx_err_clear(&e);
+	abc = put(s, "abc");	/* bddd813c... */
+	ck_assert_int_eq(sbx_store_object_resolve(s, HASH_ABC, &got, &e), 0);
+	ck_assert_int_eq(sbx_oid_cmp(&got, &abc), 0);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "bddd", &got, &e), 0);
+	ck_assert_int_eq(sbx_oid_cmp(&got, &abc), 0);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "sha:BDDD813C", &got,
+	    &e), 0);
+	ck_assert_int_eq(sbx_oid_cmp(&got, &abc), 0);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "bdd", &got, &e),
+	    SBX_EUSAGE);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "bddx", &got, &e),
+	    SBX_EUSAGE);
+	ck_assert_msg(strstr(e.msg, "not hexadecimal"), "%s", e.msg);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "0000", &got, &e),
+	    SBX_ENOENT);
+	ck_assert_str_eq(e.msg, "no object '0000' in the store");
+	/* Find two objects sharing their first four digits. */
+	for (i = 0; i < 200000; i++) {
+		struct sbx_oid a;
+		char hex[SBX_OID_HEXLEN + 1];
+
+		snprintf(q, sizeof(q), "x%d", i);
+		sbx_oid_hash(q, strlen(q), &a);
+		sbx_oid_to_hex(&a, hex);
+		if (!strncmp(hex, "bddd", 4))
+			break;
+	}
+	ck_assert(i < 200000);
+	put(s, q);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "bddd", &got, &e),
+	    SBX_EUSAGE);
+	ck_assert_msg(strstr(e.msg, "ambiguous"), "%s", e.msg);
+	ck_assert_int_eq(sbx_store_object_resolve(s, "bddd813c", &got, &e),
+	    0);
+	ck_assert_int_eq(sbx_oid_cmp(&got, &abc), 0);
 	sbx_store_close(s);
 }
 END_TEST
@@ -796,6 +846,7 @@ Suite *suite_store(void)
 	tcase_add_test(tc, test_put_stream);
 	tcase_add_test(tc, test_put_path);
 	tcase_add_test(tc, test_put_path_other_fs);
+	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_missing_object);
 	tcase_add_test(tc, test_verify_corrupt);
 	tcase_add_test(tc, test_foreach);
