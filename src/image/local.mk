@@ -5,3 +5,13 @@ libsbx_a_SOURCES += \
 	%reldir%/cpio.c %reldir%/cpio.h \
 	%reldir%/deb.c %reldir%/deb.h \
 	%reldir%/modules.c %reldir%/modules.h
+# image builder: sources (tar, OCI, Debian packages) -> ext4 -> store
+libsbx_a_SOURCES += \
+	%reldir%/apt.c %reldir%/apt.h \
+	%reldir%/debian.c %reldir%/debian.h \
+	%reldir%/ext4.c %reldir%/ext4.h \
+	%reldir%/rootfs.c %reldir%/rootfs.h \
+	%reldir%/source.c %reldir%/source.h
+# libext2fs reports errors through com_err (error_message); ext2fs.pc
+# does not list it
+SBX_DEP_LIBS += -lcom_err
