@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <seccomp.h>
 
 #include "unit.h"
 #include "core/buf.h"
@@ -307,6 +310,53 @@ START_TEST(test_ignored_signal_reset)
 	ck_assert_msg(r.signo == SIGTERM, "child died of %d, want SIGTERM "
 	    "(the caller's SIG_IGN leaked into it)", r.signo);
 	sbx_run_release(&r);
+}
+END_TEST
+
+/*
+ * Kernels without pidfd_open (before 5.3): seccomp makes it fail with
+ * ENOSYS in this test process, and sbx_run must fall back to polling.
+ */
+START_TEST(test_no_pidfd)
+{
+	struct sbx_run r;
+	struct sbx_buf out = SBX_BUF_INIT;
+	scmp_filter_ctx sc = seccomp_init(SCMP_ACT_ALLOW);
+	uint64_t t0, dt;
+	int rc;
+
+	ck_assert_ptr_nonnull(sc);
+	ck_assert_int_eq(seccomp_rule_add(sc, SCMP_ACT_ERRNO(ENOSYS),
+	    SCMP_SYS(pidfd_open), 0), 0);
+	ck_assert_int_eq(seccomp_load(sc), 0);
+	seccomp_release(sc);
+	ck_assert_int_eq(syscall(SYS_pidfd_open, getpid(), 0), -1);
+	ck_assert_int_eq(errno, ENOSYS);
+
+	sbx_run_init(&r);
+	sbx_strvec_pushl(&r.argv, "sh", "-c",
+	    "echo hi; exec >&- 2>&-; sleep 0.3; exit 5", NULL);
+	r.out = SBX_RUN_CAPTURE;
+	r.out_buf = &out;
+	t0 = sbx_clock_ms();
+	rc = sbx_run(&r, NULL);
+	dt = sbx_clock_ms() - t0;
+	ck_assert_int_eq(rc, 5);
+	ck_assert_str_eq(out.buf, "hi\n");
+	ck_assert_msg(dt >= 300 && dt < 2000, "took %jums", (uintmax_t)dt);
+	sbx_run_release(&r);
+
+	sbx_run_init(&r);
+	sbx_strvec_pushl(&r.argv, "sleep", "10", NULL);
+	r.timeout_ms = 300;
+	t0 = sbx_clock_ms();
+	ck_assert_int_eq(sbx_run(&r, NULL), SBX_ETIMEDOUT);
+	dt = sbx_clock_ms() - t0;
+	ck_assert_msg(dt >= 300 && dt < 2000, "timeout took %jums",
+	    (uintmax_t)dt);
+	ck_assert_int_eq(r.signo, SIGTERM);
+	sbx_run_release(&r);
+	sbx_buf_release(&out);
 }
 END_TEST
 
@@ -753,6 +803,7 @@ Suite *suite_run(void)
 	tcase_add_test(tc, test_timeout_grandchild_holds_pipe);
 	tcase_add_test(tc, test_ignored_signal_reset);
 	tcase_add_test(tc, test_sigchld_ignored);
+	tcase_add_test(tc, test_no_pidfd);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_env_clear);
 	tcase_add_test(tc, test_cwd);
