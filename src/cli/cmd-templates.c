@@ -3,7 +3,8 @@
  * and check template files.
  *
  *   sbx templates ls [--json]
- *   sbx templates validate [--json] FILE|NAME...
+ *   sbx templates show [--json] FILE|NAME|-
+ *   sbx templates validate [--json] FILE|NAME|-...
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/xmalloc.h"
 #include "template/template.h"
 #include "core/banned.h"
@@ -137,6 +140,76 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Loads a template named on the command line ("-" is stdin), with its
+ * parents, and checks the host files it refers to. On success *t and
+ * *chain are the caller's.
+ */
+static int
+load_checked(struct sbx_ctx *ctx, const char *arg, struct sbx_template **t,
+    struct sbx_template ***chain, size_t *nchain, struct sbx_err *e)
+{
+	size_t i;
+	int rc;
+
+	*chain = NULL;
+	*nchain = 0;
+	if (!strcmp(arg, "-")) {
+		struct sbx_buf in = SBX_BUF_INIT;
+
+		in.cap = SBX_TEMPLATE_MAX_SIZE;
+		if (sbx_buf_read_fd(&in, 0, e) < 0) {
+			sbx_buf_release(&in);
+			if (e->code == SBX_EINVAL)
+				return sbx_err_set(e, SBX_EINVAL, "<stdin>: "
+				    "template larger than the 1 MiB limit");
+			return e->code;
+		}
+		rc = sbx_template_parse(in.buf, in.len, "<stdin>", NULL, t,
+		    e);
+		sbx_buf_release(&in);
+	} else {
+		rc = sbx_template_open(arg, ctx->home, t, NULL, e);
+	}
+	if (rc < 0)
+		return rc;
+	/* A template is only usable when its parents and files are. */
+	rc = sbx_template_parents(*t, ctx->home, chain, nchain, e);
+	if (rc == 0)
+		rc = sbx_template_check_paths(*t, e);
+	for (i = 0; rc == 0 && i < *nchain; i++)
+		rc = sbx_template_check_paths((*chain)[i], e);
+	if (rc < 0) {
+		sbx_template_chain_free(*chain, *nchain);
+		sbx_template_free(*t);
+		*t = NULL;
+		*chain = NULL;
+		*nchain = 0;
+	}
+	return rc;
+}
+
+/* Prints a template error: FILE:LINE:COL first, so editors can jump. */
+static void
+print_template_err(const struct sbx_err *e)
+{
+	fprintf(stderr, "%s%s\n", e->code == SBX_ENOENT &&
+	    !strchr(e->msg, ':') ? "sbx: " : "", e->msg);
+	if (e->hint[0])
+		fprintf(stderr, "hint: %s\n", e->hint);
+}
+
+static json_t *
+chain_names(struct sbx_template **chain, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(chain[i]->name));
+	return a;
+}
+
 static int
 templates_validate(struct sbx_ctx *ctx, int argc, char **argv)
 {
@@ -155,52 +228,24 @@ templates_validate(struct sbx_ctx *ctx, int argc, char **argv)
 		size_t nchain;
 
 		sbx_err_clear(&e);
-		if (sbx_template_open(argv[i], ctx->home, &t, NULL, &e) < 0) {
+		if (load_checked(ctx, argv[i], &t, &chain, &nchain, &e) < 0) {
 			bad = 1;
-			if (arr) {
+			if (arr)
 				json_array_append_new(arr, json_pack(
 				    "{s:s, s:b, s:s}", "file", argv[i],
 				    "ok", 0, "error", e.msg));
-				continue;
-			}
-			/* FILE:LINE:COL first, so editors can jump to it. */
-			fprintf(stderr, "%s%s\n", e.code == SBX_ENOENT ||
-			    e.code == SBX_EUSAGE ? "sbx: " : "", e.msg);
-			if (e.hint[0])
-				fprintf(stderr, "hint: %s\n", e.hint);
-			continue;
-		}
-		/* A template is only usable when its parents are. */
-		if (sbx_template_parents(t, ctx->home, &chain, &nchain,
-		    &e) < 0) {
-			sbx_template_free(t);
-			bad = 1;
-			if (arr) {
-				json_array_append_new(arr, json_pack(
-				    "{s:s, s:b, s:s}", "file", argv[i],
-				    "ok", 0, "error", e.msg));
-				continue;
-			}
-			fprintf(stderr, "%s\n", e.msg);
-			if (e.hint[0])
-				fprintf(stderr, "hint: %s\n", e.hint);
+			else
+				print_template_err(&e);
 			continue;
 		}
 		sbx_template_hash(t, hash, hex);
-		if (arr) {
-			json_t *parents = json_array();
-			size_t j;
-
-			for (j = 0; j < nchain; j++)
-				json_array_append_new(parents,
-				    json_string(chain[j]->name));
+		if (arr)
 			json_array_append_new(arr, json_pack(
 			    "{s:s, s:b, s:n, s:s, s:s, s:o}", "file", argv[i],
 			    "ok", 1, "error", "name", t->name, "hash", hex,
-			    "parents", parents));
-		} else {
+			    "parents", chain_names(chain, nchain)));
+		else
 			printf("%s: ok\n", argv[i]);
-		}
 		sbx_template_chain_free(chain, nchain);
 		sbx_template_free(t);
 	}
@@ -211,6 +256,129 @@ templates_validate(struct sbx_ctx *ctx, int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+/* "1G", "30s" style formatting for `show`. */
+static const char *
+fmt_size(uint64_t v, char *buf, int len)
+{
+	sbx_format_size(v, buf, len);
+	return buf;
+}
+
+static const char *
+fmt_ms(uint64_t v, char *buf, int len)
+{
+	if (v == 0)
+		snprintf(buf, (size_t)len, "never");
+	else
+		sbx_format_duration(v, buf, len);
+	return buf;
+}
+
+/* The human view of `show`: what a build and a sandbox will get. */
+static void
+show_text(const struct sbx_template *t, struct sbx_template **chain,
+    size_t nchain)
+{
+	unsigned char hash[SBX_TEMPLATE_HASH_LEN];
+	char hex[SBX_TEMPLATE_HASH_HEX], a[32], b[32], c[32];
+	size_t i;
+
+	sbx_template_hash(t, hash, hex);
+	printf("name:         %s\n", t->name);
+	if (t->description)
+		printf("description:  %.*s\n",
+		    (int)strcspn(t->description, "\n"), t->description);
+	printf("source:       %s\n", t->path);
+	printf("hash:         %s\n", hex);
+	switch (t->from.kind) {
+	case SBX_FROM_DEBIAN:
+		printf("from:         debian %s (%zu packages)\n",
+		    t->from.suite, t->from.packages.nr);
+		break;
+	case SBX_FROM_TAR:
+		printf("from:         tar %s\n", t->from.path);
+		break;
+	case SBX_FROM_OCI:
+		printf("from:         oci %s\n", t->from.path);
+		break;
+	case SBX_FROM_TEMPLATE:
+		printf("from:         template %s (parents:",
+		    t->from.template);
+		for (i = 0; i < nchain; i++)
+			printf("%s %s", i ? "," : "", chain[i]->name);
+		printf(")\n");
+		break;
+	}
+	printf("resources:    %u vCPUs, %s memory, %s disk\n",
+	    t->resources.vcpus, fmt_size(t->resources.memory, a, sizeof(a)),
+	    fmt_size(t->resources.disk, b, sizeof(b)));
+	printf("idle timeout: %s\n", fmt_ms(t->idle_timeout_ms, c, sizeof(c)));
+	printf("files:        %zu\nrun steps:    %zu\n", t->nfiles, t->nrun);
+	if (t->start)
+		printf("start:        %s\n", t->start);
+	switch (t->ready.kind) {
+	case SBX_READY_NONE:
+		break;
+	case SBX_READY_PORT:
+		printf("ready:        port %u\n", t->ready.port);
+		break;
+	case SBX_READY_FILE:
+		printf("ready:        file %s\n", t->ready.file);
+		break;
+	case SBX_READY_COMMAND:
+		printf("ready:        command %s\n", t->ready.command);
+		break;
+	case SBX_READY_DELAY:
+		printf("ready:        after %s\n",
+		    fmt_ms(t->ready.delay_ms, a, sizeof(a)));
+		break;
+	}
+	if (t->nports) {
+		printf("ports:       ");
+		for (i = 0; i < t->nports; i++)
+			printf(" %u", t->ports[i]);
+		printf("\n");
+	}
+	if (t->kernel)
+		printf("kernel:       %s\n", t->kernel);
+}
+
+static int
+templates_show(struct sbx_ctx *ctx, int argc, char **argv)
+{
+	struct sbx_template *t, **chain;
+	struct sbx_err e;
+	size_t nchain;
+	json_t *o;
+
+	if (argc != 1)
+		return sbx_usage_error(ctx, argc ? "too many arguments" :
+		    "no template given");
+	sbx_err_clear(&e);
+	if (load_checked(ctx, argv[0], &t, &chain, &nchain, &e) < 0) {
+		print_template_err(&e);
+		return 1;
+	}
+	if (ctx->json) {
+		o = sbx_template_json(t);
+		if (!o) {
+			sbx_template_chain_free(chain, nchain);
+			sbx_template_free(t);
+			sbx_err_set(&e, SBX_EINVAL, "template '%s' cannot be "
+			    "shown as JSON (a value is not UTF-8)", argv[0]);
+			return sbx_report_err(ctx, &e);
+		}
+		json_object_set_new(o, "parents", chain_names(chain, nchain));
+		print_json(o);
+		json_decref(o);
+	} else {
+		show_text(t, chain, nchain);
+	}
+	sbx_template_chain_free(chain, nchain);
+	sbx_template_free(t);
+	return 0;
+}
+
 static const struct sbx_cmd templates_ls_cmd = {
 	.name = "ls",
 	.alias = "list",
@@ -219,15 +387,23 @@ static const struct sbx_cmd templates_ls_cmd = {
 	.exec = templates_ls,
 };
 
+static const struct sbx_cmd templates_show_cmd = {
+	.name = "show",
+	.summary = "print a template as a build will see it",
+	.usage = "[--json] FILE|NAME|-",
+	.exec = templates_show,
+};
+
 static const struct sbx_cmd templates_validate_cmd = {
 	.name = "validate",
 	.summary = "check template files and report every problem's location",
-	.usage = "[--json] FILE|NAME...",
+	.usage = "[--json] FILE|NAME|-...",
 	.exec = templates_validate,
 };
 
 static const struct sbx_cmd *const templates_subcmds[] = {
 	&templates_ls_cmd,
+	&templates_show_cmd,
 	&templates_validate_cmd,
 	NULL,
 };
@@ -244,7 +420,7 @@ const struct sbx_cmd cmd_templates = {
 	.name = "templates",
 	.alias = "template",
 	.summary = "list and check sandbox templates",
-	.usage = "ls | validate FILE...",
+	.usage = "ls | show TEMPLATE | validate TEMPLATE...",
 	.flags = SBX_CMD_RAW_ARGS,
 	.exec = templates_exec,
 	.subcmds = templates_subcmds,

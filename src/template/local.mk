@@ -6,7 +6,8 @@ libsbx_a_SOURCES += \
 	%reldir%/check.c %reldir%/check.h \
 	%reldir%/parse.c \
 	%reldir%/canon.c \
-	%reldir%/find.c
+	%reldir%/find.c \
+	%reldir%/json.c
 
 sbx_SOURCES += src/cli/cmd-templates.c
 

@@ -3,11 +3,13 @@
  * sbx_template, with every check and default. The schema is documented
  * in doc/sbx-template.5; keep the two in step.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -60,6 +62,15 @@ unknown_key(struct pctx *p, const struct tnode *k, const char *where,
 	if (near)
 		return perr(p, k, "unknown key '%s'%s (did you mean '%s'?)",
 		    k->value, in, near);
+	/* A nested key written at the top level: say where it goes. */
+	for (i = 1; !where && tpl_schema[i].keys; i++) {
+		const char *const *kk;
+
+		for (kk = tpl_schema[i].keys; *kk; kk++)
+			if (!strcmp(*kk, k->value))
+				return perr(p, k, "unknown key '%s' (it belongs "
+				    "in '%s')", k->value, tpl_schema[i].where);
+	}
 	for (i = 0; known[i]; i++)
 		sbx_buf_addf(&list, "%s%s", i == 0 ? "" :
 		    known[i + 1] ? ", " : " or ", known[i]);
@@ -353,6 +364,8 @@ parse_file(struct pctx *p, struct sbx_template_file *f, const struct tnode *v)
 
 		if (!strcmp(k->value, "src")) {
 			rc = want_host_path(p, "files.src", val, &f->src);
+			f->line = val->line;
+			f->col = val->col;
 		} else if (!strcmp(k->value, "dst")) {
 			rc = want_guest_path(p, "files.dst", val, &f->dst);
 		} else if (!strcmp(k->value, "mode")) {
@@ -639,8 +652,11 @@ parse_top_key(struct pctx *p, struct sbx_template *t, const struct tnode *k,
 	}
 	if (!strcmp(kn, "ports"))
 		return parse_ports(p, t, v);
-	if (!strcmp(kn, "kernel"))
+	if (!strcmp(kn, "kernel")) {
+		t->kernel_line = v->line;
+		t->kernel_col = v->col;
 		return want_host_path(p, "kernel", v, &t->kernel);
+	}
 	if (!strcmp(kn, "network"))
 		return parse_network(p, t, v);
 	return unknown_key(p, k, NULL, top_keys);
@@ -655,6 +671,9 @@ name_from_path(const char *path)
 
 	base = base ? base + 1 : path;
 	n = strlen(base);
+	/* "<stdin>" names the template "stdin". */
+	if (n > 2 && base[0] == '<' && base[n - 1] == '>')
+		return xstrndup(base + 1, n - 2);
 	if (n > 5 && !strcmp(base + n - 5, ".yaml"))
 		n -= 5;
 	else if (n > 4 && !strcmp(base + n - 4, ".yml"))
@@ -803,6 +822,40 @@ sbx_template_load(const char *path, struct sbx_template **out,
 	rc = sbx_template_parse(b.buf, b.len, path, NULL, out, e);
 	sbx_buf_release(&b);
 	return rc;
+}
+
+/* Fails unless `path` exists (any type: tarballs, dirs, images). */
+static int
+path_exists(const struct sbx_template *t, const char *label,
+    const char *path, int line, int col, struct sbx_err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return 0;
+	return sbx_err_set(e, errno == ENOENT ? SBX_ENOENT : SBX_EIO,
+	    "%s:%d:%d: '%s' '%s': %s", t->path, line, col, label, path,
+	    strerror(errno));
+}
+
+int
+sbx_template_check_paths(const struct sbx_template *t, struct sbx_err *e)
+{
+	size_t i;
+	int rc;
+
+	if ((t->from.kind == SBX_FROM_TAR || t->from.kind == SBX_FROM_OCI) &&
+	    (rc = path_exists(t, t->from.kind == SBX_FROM_TAR ? "from.tar" :
+	    "from.oci", t->from.path, t->from.line, t->from.col, e)) < 0)
+		return rc;
+	for (i = 0; i < t->nfiles; i++)
+		if ((rc = path_exists(t, "files.src", t->files[i].src,
+		    t->files[i].line, t->files[i].col, e)) < 0)
+			return rc;
+	if (t->kernel && (rc = path_exists(t, "kernel", t->kernel,
+	    t->kernel_line, t->kernel_col, e)) < 0)
+		return rc;
+	return 0;
 }
 
 void

@@ -76,6 +76,7 @@ struct sbx_template_file {
 	int has_mode;		/* 0: keep the source's permission bits */
 	unsigned mode;		/* 0..07777 when has_mode */
 	char *owner;		/* "user", "user:group", "uid:gid" or NULL */
+	int line, col;		/* where `src`'s value is (messages) */
 };
 
 /* One build step of `run`: a shell command (run with /bin/sh -c). */
@@ -128,6 +129,7 @@ struct sbx_template {
 	unsigned *ports;	/* exposed guest ports, file order, unique */
 	size_t nports;
 	char *kernel;		/* bzImage override, resolved, or NULL */
+	int kernel_line, kernel_col;
 
 	/* Egress rules (used by the networking issue): CIDRs or domains. */
 	struct sbx_strvec net_allow;
@@ -214,6 +216,25 @@ void sbx_template_dirs(const char *home, struct sbx_strvec *dirs,
 int sbx_template_open(const char *name, const char *home,
     struct sbx_template **out, enum sbx_template_origin *origin,
     struct sbx_err *e);
+
+/*
+ * Checks that the host files the template refers to exist: `from.tar`,
+ * `from.oci`, every `files[].src` and `kernel`. The parser does not, so
+ * a template can be checked away from its files; builds and
+ * `sbx templates validate` do. Errors are "FILE:LINE:COL: 'files.src'
+ * '/abs/path': No such file or directory" (SBX_ENOENT).
+ */
+int sbx_template_check_paths(const struct sbx_template *t,
+    struct sbx_err *e);
+
+/*
+ * The template as a JSON object (jansson; the caller owns the reference):
+ * every field with defaults applied, sizes in bytes, durations in
+ * milliseconds, env as an object, plus "hash" (the cache key) and
+ * "path". Key names follow the YAML schema.
+ */
+struct json_t;
+struct json_t *sbx_template_json(const struct sbx_template *t);
 
 /* Longest chain of `from.template` parents followed. */
 #define SBX_TEMPLATE_MAX_PARENTS 16

@@ -2,7 +2,7 @@
 # sbx templates: validate (messages with positions, --json, exit status)
 # and ls (shipped, user and builtin templates, shadowing).
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 41
+plan 49
 
 export XDG_CONFIG_HOME="$T/config"
 BAD="$SRC/tests/data/templates/bad"
@@ -106,3 +106,30 @@ is "$rc:$(printf '%s\n' "$err" | head -1)" "1:$T/orphan.yaml:1:18: parent templa
 	"a missing parent template is located"
 run sbx --json templates validate web
 is "$(json 'd[0]["parents"]')" "['python', 'base']" "--json lists the parent chain"
+
+# Host files must exist; paths are relative to the template's directory.
+mkdir -p "$T/proj/app"
+printf 'from: {template: base}\nfiles: [{src: app, dst: /srv/app}]\nkernel: vmlinuz\n' >"$T/proj/t.yaml"
+run sbx templates validate "$T/proj/t.yaml"
+is "$rc:$err" "1:$T/proj/t.yaml:3:9: 'kernel' '$T/proj/vmlinuz': No such file or directory" \
+	"a missing host file is located, its path resolved against the template"
+: >"$T/proj/vmlinuz"
+run sbx templates validate "$T/proj/t.yaml"
+is "$rc" 0 "valid once the file exists"
+
+printf 'name: piped\nfrom: {template: python}\n' >"$T/in.yaml"
+run sbx templates validate - <"$T/in.yaml"
+is "$rc:$out" "0:-: ok" "validate - reads stdin"
+printf 'from: {template: base}\nvcpus: 2\n' >"$T/in.yaml"
+run sbx templates validate - <"$T/in.yaml"
+is "$err" "<stdin>:2:1: unknown key 'vcpus' (it belongs in 'resources')" "stdin errors are located too, nested keys placed"
+
+run sbx templates show web
+like "$out" "^from: +template python \(parents: python, base\)\$" "show names the parent chain"
+like "$out" "^resources: +2 vCPUs, 1G memory, 2G disk\$" "show gives the resources with defaults"
+run sbx --json templates show "$GOOD/hash-b.yaml"
+is "$(json '(d["name"], d["resources"]["memory"], d["ready"], d["ports"], d["env"])')" \
+	"('hashed', 1073741824, {'timeout_ms': 120000, 'command': 'curl -sf localhost:8080'}, [443, 80], {'B': 'two', 'A': '1'})" \
+	"show --json gives every field with defaults applied"
+run sbx templates show nope
+is "$rc" 1 "show of an unknown template fails"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -481,6 +482,15 @@ START_TEST(test_parse_values)
 	    "start: \xff\n", "u.yaml", &e), SBX_EINVAL);
 	ck_assert_msg(!strncmp(e.msg, "u.yaml:2:8: invalid YAML: ", 26),
 	    "got '%s'", e.msg);
+	ck_assert_int_eq(parse_err("from: {template: base}\n"
+	    "packages: [git]\n", "p.yaml", &e), SBX_EINVAL);
+	ck_assert_str_eq(e.msg, "p.yaml:2:1: unknown key 'packages' "
+	    "(it belongs in 'from')");
+	ck_assert_int_eq(parse_err("from: {template: base}\n"
+	    "bogus: 1\n", "b.yaml", &e), SBX_EINVAL);
+	ck_assert_str_eq(e.msg, "b.yaml:2:1: unknown key 'bogus' (expected "
+	    "name, description, from, files, env, workdir, user, run, start, "
+	    "ready, resources, idle_timeout, ports, kernel or network)");
 	/* Keys are case-sensitive; the suggestion shows the right case. */
 	ck_assert_int_eq(parse_err("From: {template: base}\n", "c.yaml",
 	    &e), SBX_EINVAL);
@@ -671,6 +681,58 @@ START_TEST(test_parents)
 }
 END_TEST
 
+START_TEST(test_check_paths_and_json)
+{
+	const char *tmp = unit_tmpdir();
+	char *path = xasprintf("%s/t.yaml", tmp);
+	char *want, *f;
+	struct sbx_template *t;
+	struct sbx_err e;
+	json_t *o;
+
+	write_file(path, "from: {tar: root.tar}\nfiles:\n"
+	    "  - {src: ./a//b, dst: /b, mode: '600'}\nports: [22]\n"
+	    "env: {X: y}\n");
+	t = load_ok(path);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(sbx_template_check_paths(t, &e), SBX_ENOENT);
+	want = xasprintf("%s:1:13: 'from.tar' '%s/root.tar': No such file or "
+	    "directory", path, tmp);
+	ck_assert_str_eq(e.msg, want);
+	free(want);
+	f = xasprintf("%s/root.tar", tmp);
+	write_file(f, "");
+	free(f);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(sbx_template_check_paths(t, &e), SBX_ENOENT);
+	want = xasprintf("%s:3:11: 'files.src' '%s/a/b': No such file or "
+	    "directory", path, tmp);
+	ck_assert_str_eq(e.msg, want);
+	free(want);
+	f = xasprintf("%s/a", tmp);
+	ck_assert_int_eq(mkdir(f, 0755), 0);
+	free(f);
+	f = xasprintf("%s/a/b", tmp);
+	write_file(f, "x");
+	free(f);
+	ck_assert_int_eq(sbx_template_check_paths(t, NULL), 0);
+
+	o = sbx_template_json(t);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "name")), "t");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(o, "files"), 0), "mode")), 0600);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o,
+	    "env"), "X")), "y");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o,
+	    "resources"), "vcpus")), 2);
+	ck_assert_int_eq(json_string_length(json_object_get(o, "hash")), 64);
+	json_decref(o);
+	sbx_template_free(t);
+	free(path);
+}
+END_TEST
+
 /* Every key the parser knows is documented in doc/sbx-template.5. */
 START_TEST(test_man_page_lists_keys)
 {
@@ -724,6 +786,7 @@ Suite *suite_template(void)
 	tcase_add_test(tc, test_lookup_order);
 	tcase_add_test(tc, test_path_clean);
 	tcase_add_test(tc, test_parents);
+	tcase_add_test(tc, test_check_paths_and_json);
 	tcase_add_test(tc, test_man_page_lists_keys);
 	suite_add_tcase(s, tc);
 	return s;
