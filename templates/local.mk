@@ -23,4 +23,4 @@ CLEANFILES += %reldir%/builtin-base.c
 	  echo '    sizeof(sbx_tpl_builtin_base) - 1;'; } > $@.tmp && \
 	mv $@.tmp $@
 
-dist_man_MANS += doc/sbx-template.5
+dist_man_MANS += doc/sbx-template.5 doc/sbx-templates.1

@@ -2,7 +2,7 @@
 # sbx templates: validate (messages with positions, --json, exit status)
 # and ls (shipped, user and builtin templates, shadowing).
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 49
+plan 51
 
 export XDG_CONFIG_HOME="$T/config"
 BAD="$SRC/tests/data/templates/bad"
@@ -133,3 +133,11 @@ is "$(json '(d["name"], d["resources"]["memory"], d["ready"], d["ports"], d["env
 	"show --json gives every field with defaults applied"
 run sbx templates show nope
 is "$rc" 1 "show of an unknown template fails"
+
+# The man page documents every sub-verb that -h lists, and the options.
+run sbx templates -h
+verbs=$(printf '%s\n' "$out" | sed -n 's/^    \([a-z]*\) .*/\1/p')
+missing=
+for v in $verbs; do grep -q "^\.Cm templates $v\$" "$SRC/doc/sbx-templates.1" || missing="$missing $v"; done
+is "$(echo $verbs | wc -w | tr -d ' '):$missing" "3:" "doc/sbx-templates.1 covers every sub-verb (ls show validate)"
+grep -q 'Fl -json' "$SRC/doc/sbx-templates.1"; ok $? "doc/sbx-templates.1 documents --json"
