@@ -15,3 +15,8 @@ libsbx_a_SOURCES += \
 # libext2fs reports errors through com_err (error_message); ext2fs.pc
 # does not list it
 SBX_DEP_LIBS += -lcom_err
+# `sbx build` (src/cli/cmd-build.c, owned by the image builder)
+sbx_SOURCES += src/cli/cmd-build.c
+# unit tests of the image builder
+tests_unit_check_sbx_SOURCES += tests/unit/image-util.h \
+	tests/unit/check_ext4.c
