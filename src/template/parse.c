@@ -545,21 +545,23 @@ parse_resources(struct pctx *p, struct sbx_template *t, const struct tnode *v)
 static int
 parse_ports(struct pctx *p, struct sbx_template *t, const struct tnode *v)
 {
-	size_t i, j;
+	unsigned char seen[65536 / 8];
+	size_t i;
 	int rc = want_type(p, "ports", v, TN_SEQ);
 	long long port;
 
 	if (rc < 0)
 		return rc;
+	memset(seen, 0, sizeof(seen));
 	t->ports = xcalloc(v->n ? v->n : 1, sizeof(*t->ports));
 	for (i = 0; i < v->n; i++) {
 		if ((rc = want_int(p, "ports", v->items[i], 1, 65535,
 		    &port)) < 0)
 			return rc;
-		for (j = 0; j < t->nports; j++)
-			if (t->ports[j] == (unsigned)port)
-				return perr(p, v->items[i], "duplicate port "
-				    "%lld in 'ports'", port);
+		if (seen[port / 8] & (1u << (port % 8)))
+			return perr(p, v->items[i], "duplicate port %lld in "
+			    "'ports'", port);
+		seen[port / 8] |= (unsigned char)(1u << (port % 8));
 		t->ports[t->nports++] = (unsigned)port;
 	}
 	return 0;
