@@ -35,3 +35,6 @@ tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 # (minutes each; they print TAP and exit 0/1, 77 when the rig cannot run).
 TESTS += tests/rig/t10-vmm-boot.sh
 EXTRA_DIST += tests/rig/t1-vmm-common.sh tests/rig/t10-vmm-boot.sh
+
+# --- guest: sbx-agent, sbx-init, agent protocol + client (owner: guest) --
+include $(srcdir)/backends/kvm/guest/local.mk

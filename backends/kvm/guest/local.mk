@@ -1,0 +1,31 @@
+# backends/kvm/guest (+ proto/agent, agent-client): owned by the "guest"
+# engineer; included from the end of backends/kvm/local.mk.
+
+# --- the guest binaries: static, no libsodium/jansson, no sanitizers ----
+pkglibexec_PROGRAMS += sbx-agent sbx-init
+sbx_guest_cflags = -std=gnu11 $(SBX_CFLAGS) -pthread
+sbx_agent_SOURCES = \
+	%reldir%/agentd.c %reldir%/agentd.h \
+	%reldir%/exec.c %reldir%/files.c %reldir%/sys.c %reldir%/passwd.c \
+	backends/kvm/proto/agent.c backends/kvm/proto/agent.h
+sbx_agent_CFLAGS = $(sbx_guest_cflags)
+sbx_agent_LDFLAGS = -static -pthread
+sbx_init_SOURCES = %reldir%/init.c
+sbx_init_CFLAGS = $(sbx_guest_cflags)
+sbx_init_LDFLAGS = -static
+
+# --- host side: the agent protocol and client, in libsbx.a --------------
+libsbx_a_SOURCES += \
+	backends/kvm/proto/agent.c backends/kvm/proto/agent.h \
+	backends/kvm/agent-client.c backends/kvm/agent-client.h \
+	backends/kvm/agent-client-int.h \
+	backends/kvm/agent-exec.c backends/kvm/agent-files.c
+
+# --- tests ---------------------------------------------------------------
+check_PROGRAMS += tests/agent/agent-cli
+tests_agent_agent_cli_SOURCES = tests/agent/agent-cli.c
+tests_agent_agent_cli_LDADD = libsbx.a libsbxcore.a -lpthread
+TESTS += tests/cli/35-agent.t
+EXTRA_DIST += tests/cli/35-agent.t
+tests_unit_check_sbx_SOURCES += tests/unit/check_agent_proto.c \
+	backends/kvm/guest/passwd.c
