@@ -7,8 +7,8 @@
  * its defaults. Every error message starts with "FILE:LINE:COLUMN: " where
  * FILE is the path as the caller spelled it. Relative paths in the file
  * (`from.tar`, `from.oci`, `files[].src`, `kernel`) are resolved against
- * the directory of the template file, so the struct holds them absolute
- * (or relative to the current directory when the file path was).
+ * the directory of the template file and cleaned lexically, so the struct
+ * holds them absolute.
  *
  * The canonical form (sbx_template_canonical) is a serialization that does
  * not depend on key order, comments, quoting or formatting, and has every
@@ -146,9 +146,10 @@ int sbx_template_load(const char *path, struct sbx_template **out,
     struct sbx_err *e);
 
 /*
- * Parses a template from memory. `path` names it in messages and, when
- * it contains a '/', its directory anchors relative paths; NULL `dir`
- * means "the directory of `path`", otherwise `dir` is used.
+ * Parses a template from memory. `path` names it in messages ("<stdin>"
+ * gives the default name "stdin"). Relative host paths are anchored at
+ * `dir`; NULL means the directory of `path` (the current directory when
+ * `path` has no '/'), and "" leaves them as written (builtins).
  */
 int sbx_template_parse(const char *text, size_t len, const char *path,
     const char *dir, struct sbx_template **out, struct sbx_err *e);
@@ -244,9 +245,12 @@ struct json_t *sbx_template_json(const struct sbx_template *t);
  * sbx_template_open), that one's parent, and so on up to a template built
  * from debian, tar or oci. On success (*chain)[0] is the parent and
  * (*chain)[*n - 1] the root; *n is 0 when `t` is not built from a
- * template. Fails with "FILE:LINE:COL: parent template 'x': ..." when a
- * parent is missing or invalid, and on cycles and chains longer than
- * SBX_TEMPLATE_MAX_PARENTS. Free with sbx_template_chain_free.
+ * template. Fails with "FILE:LINE:COL: parent template 'x': ..." (at the
+ * `from.template` value) when a parent is missing or invalid, with
+ * "...: parent templates form a cycle: a -> b -> a" on cycles, and on
+ * chains longer than SBX_TEMPLATE_MAX_PARENTS. A parent is looked up by
+ * name even when `t` was given as a path. Free with
+ * sbx_template_chain_free.
  */
 int sbx_template_parents(const struct sbx_template *t, const char *home,
     struct sbx_template ***chain, size_t *n, struct sbx_err *e);
