@@ -990,8 +990,17 @@ int sbx_ext4_file_write(struct sbx_ext4 *w, uint64_t off, const void *data,
 	if (!w->file)
 		return sbx_err_set(e, SBX_EINVAL, "image '%s': no file open",
 		    w->img);
-	/* write the data in runs, skipping whole blocks of zeros */
+	/*
+	 * Write the data in runs, skipping zeros: whole blocks, and the
+	 * unaligned head and tail of the range (each byte comes at most
+	 * once and the file starts as a hole, so skipped bytes read as
+	 * zero whether or not a later write fills the rest of their block).
+	 */
 	b = (off + bs - 1) / bs * bs;
+	if (b > end)
+		b = end;
+	if (b > off && all_zero(p, b - off))
+		run_start = b;
 	while (b + bs <= end) {
 		if (all_zero(p + (b - off), bs)) {
 			if (b > run_start && (rc = file_put(w, run_start,
@@ -1001,6 +1010,9 @@ int sbx_ext4_file_write(struct sbx_ext4 *w, uint64_t off, const void *data,
 		}
 		b += bs;
 	}
+	b = end / bs * bs;
+	if (b >= run_start && b < end && all_zero(p + (b - off), end - b))
+		end = b;
 	if (end > run_start)
 		return file_put(w, run_start, p + (run_start - off),
 		    end - run_start, e);

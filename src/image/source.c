@@ -444,13 +444,16 @@ static int oci_read(struct sbx_source *s, int is_dir, const char *rel,
 	int rc;
 
 	if (is_dir) {
+		struct stat st;
+
 		full = xasprintf("%s/%s", s->path, rel);
 		b.cap = JSON_MAX;
-		rc = sbx_buf_read_file(&b, full, e);
+		if (stat(full, &st) < 0 && errno == ENOENT)
+			rc = sbx_err_set(e, SBX_ENOENT, "'%s': no '%s' (not an "
+			    "OCI image layout)", s->path, rel);
+		else
+			rc = sbx_buf_read_file(&b, full, e);
 		free(full);
-		if (rc == SBX_ENOENT)
-			sbx_err_set(e, SBX_ENOENT, "'%s': no '%s' (not an OCI "
-			    "image layout)", s->path, rel);
 	} else {
 		rc = read_member(s->path, rel, &b, e);
 	}
