@@ -1,0 +1,474 @@
+/*
+ * http.c - the libmicrohttpd glue: listening sockets, the per-request
+ * state machine (route, auth, body with caps, answer), replies and
+ * request helpers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "serve/serve-int.h"
+#include "core/banned.h"
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+enum MHD_Result
+reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (r->answered) {
+		MHD_destroy_response(resp);
+		return MHD_YES;
+	}
+	ret = MHD_queue_response(r->mc, status, resp);
+	MHD_destroy_response(resp);
+	if (ret == MHD_YES) {
+		r->answered = 1;
+		r->status = status;
+	}
+	return ret;
+}
+
+enum MHD_Result
+reply_json(struct req *r, unsigned status, json_t *body)
+{
+	struct MHD_Response *resp;
+	char *text = json_dumps(body, JSON_COMPACT);
+	size_t len;
+
+	json_decref(body);
+	if (!text)
+		text = xstrdup("{}");
+	len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	resp = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	return reply_response(r, status, resp);
+}
+
+enum MHD_Result
+reply_empty(struct req *r, unsigned status)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "",
+	    MHD_RESPMEM_PERSISTENT);
+
+	return reply_response(r, status, resp);
+}
+
+enum MHD_Result
+reply_error(struct req *r, unsigned status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[SBX_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", msg));
+}
+
+enum MHD_Result
+reply_err(struct req *r, const struct sbx_err *e)
+{
+	json_t *o;
+	int code = e->code ? e->code : SBX_EFAIL;
+
+	o = json_pack("{s:{s:s,s:s}}", "error", "code",
+	    sbx_errcode_name(code), "message",
+	    e->msg[0] ? e->msg : "unknown error");
+	if (e->hint[0])
+		json_object_set_new(json_object_get(o, "error"), "hint",
+		    json_string(e->hint));
+	return reply_json(r, sbx_serve_http_status(code), o);
+}
+
+const char *
+req_query(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int
+req_query_bool(struct req *r, const char *key, int def)
+{
+	const char *v = req_query(r, key);
+
+	if (!v)
+		return def;
+	return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") ||
+	    !*v;
+}
+
+json_t *
+req_json(struct req *r)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (!r->body.len) {
+		reply_error(r, 400, "bad_request", "request body is empty "
+		    "(expected a JSON object)");
+		return NULL;
+	}
+	j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		reply_error(r, 400, "bad_request", "malformed JSON at line %d, "
+		    "column %d: %s", je.line, je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		reply_error(r, 400, "bad_request", "request body must be a "
+		    "JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+struct sbx_conn *
+req_conn(struct req *r, struct sbx_err *e)
+{
+	if (!r->conn && r->srv->backend->open(&r->srv->bcfg, &r->conn, e) < 0)
+		r->conn = NULL;
+	return r->conn;
+}
+
+/* The cap on the body of a route, 0 = no buffering. */
+static size_t
+body_cap(const struct route *rt)
+{
+	switch (rt->body) {
+	case BODY_JSON:
+		return SBX_SERVE_JSON_MAX;
+	case BODY_EXEC:
+		return SBX_SERVE_EXEC_MAX;
+	default:
+		return 0;
+	}
+}
+
+static enum MHD_Result
+too_large(struct req *r)
+{
+	return reply_error(r, 413, "too_large", "request body is larger "
+	    "than %zu bytes", body_cap(r->route));
+}
+
+/* First call for a request: route, authenticate, check Content-Length. */
+static enum MHD_Result
+req_begin(struct req *r)
+{
+	const char *cl;
+	unsigned status;
+	unsigned long long n;
+	char *end;
+
+	r->route = route_find(r->method, r->url, &r->arg, &status);
+	if (!r->route)
+		return reply_error(r, status, status == 405 ?
+		    "method_not_allowed" : "not_found", status == 405 ?
+		    "method %s is not allowed on '%s'" : "no endpoint %s '%s'",
+		    r->method, r->url);
+	if (route_auth(r) < 0)
+		return MHD_YES;
+	cl = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && body_cap(r->route)) {
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (!errno && !*end && n > body_cap(r->route))
+			return too_large(r);
+	}
+	if (body_cap(r->route))
+		r->body.cap = body_cap(r->route);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *mc, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *data_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		r->srv = cls;
+		r->mc = mc;
+		r->method = method;
+		r->url = xstrdup(url);
+		r->start_ns = now_ns();
+		sbx_buf_init(&r->body, 0);
+		*con_cls = r;
+		return req_begin(r);
+	}
+	if (*data_size) {
+		size_t len = *data_size;
+
+		*data_size = 0;
+		if (r->answered || r->too_big)
+			return MHD_YES;
+		switch (r->route->body) {
+		case BODY_JSON:
+		case BODY_EXEC:
+			if (sbx_buf_add(&r->body, data, len) < 0) {
+				r->too_big = 1;
+				too_large(r);
+			}
+			break;
+		case BODY_STREAM:
+			r->route->stream(r, data, len);
+			break;
+		case BODY_NONE:
+			break;
+		}
+		return MHD_YES;
+	}
+	if (r->answered)
+		return MHD_YES;
+	if (r->too_big)
+		return too_large(r);
+	if (r->route->body == BODY_STREAM)
+		r->route->stream(r, NULL, 0);
+	return r->route->fn(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	struct sbx_server *srv = cls;
+	struct req *r = *con_cls;
+
+	(void)mc;
+	if (!r)
+		return;
+	if (srv->log_requests)
+		fprintf(stderr, "%s %s %u %.1fms%s%s\n", r->method, r->url,
+		    r->answered ? r->status : 0,
+		    (double)(now_ns() - r->start_ns) / 1e6,
+		    r->token_id[0] ? " token=" : "", r->token_id);
+	(void)why;
+	if (r->up)
+		upload_free(r->up);
+	if (r->conn)
+		srv->backend->close(r->conn);
+	sbx_buf_release(&r->body);
+	free(r->arg);
+	free(r->url);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct sbx_server *srv = cls;
+
+	if (!srv->log_requests)
+		return;
+	fputs("sbx serve: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+/* A bound, listening TCP socket for "ADDR:PORT"; sets srv->base_url. */
+static int
+listen_tcp(struct sbx_server *srv, const char *spec, struct sbx_err *e)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char *host, portstr[8], hbuf[NI_MAXHOST], pbuf[NI_MAXSERV];
+	unsigned port;
+	int fd, one = 1, rc;
+
+	if (sbx_serve_listen_parse(spec, &host, &port, e) < 0)
+		return SBX_EUSAGE;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(host, portstr, &hints, &ai);
+	if (rc) {
+		sbx_err_set(e, SBX_EUSAGE, "bad listen address '%s': %s "
+		    "(give a numeric address such as 127.0.0.1)", spec,
+		    gai_strerror(rc));
+		free(host);
+		return SBX_EUSAGE;
+	}
+	free(host);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return sbx_err_sys(e, "cannot create a socket");
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, 128) < 0) {
+		sbx_err_sys(e, "cannot listen on '%s'", spec);
+		freeaddrinfo(ai);
+		close(fd);
+		return SBX_EIO;
+	}
+	freeaddrinfo(ai);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf,
+	    sizeof(pbuf), NI_NUMERICHOST | NI_NUMERICSERV);
+	srv->base_url = xasprintf(ss.ss_family == AF_INET6 ?
+	    "http://[%s]:%s" : "http://%s:%s", hbuf, pbuf);
+	return fd;
+}
+
+/* A listening unix socket at `path` (0600), replacing a stale one. */
+static int
+listen_unix(struct sbx_server *srv, const char *path, struct sbx_err *e)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sbx_err_set(e, SBX_EUSAGE, "unix socket path '%s' is "
+		    "too long", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return sbx_err_set(e, SBX_EEXIST, "'%s' exists and is "
+			    "not a socket", path);
+		unlink(path);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot create a socket");
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 128) < 0) {
+		umask(old);
+		sbx_err_sys(e, "cannot listen on '%s'", path);
+		close(fd);
+		return SBX_EIO;
+	}
+	umask(old);
+	srv->unix_path = xstrdup(path);
+	srv->base_url = xasprintf("unix:%s", path);
+	return fd;
+}
+
+int
+sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
+    struct sbx_err *e)
+{
+	struct sbx_server *srv;
+	unsigned flags;
+	int fd, r;
+
+	*out = NULL;
+	if (!cfg->backend || !cfg->backend->open || !cfg->backend->close)
+		return sbx_err_set(e, SBX_ENOTSUP, "no backend to serve");
+	signal(SIGPIPE, SIG_IGN);
+	srv = xcalloc(1, sizeof(*srv));
+	srv->lfd = -1;
+	srv->backend = cfg->backend;
+	srv->bcfg = cfg->bcfg;
+	srv->home = xstrdup(cfg->home);
+	srv->bcfg.home = srv->home;
+	if (cfg->bcfg.url)
+		srv->bcfg.url = srv->url = xstrdup(cfg->bcfg.url);
+	if (cfg->bcfg.token)
+		srv->bcfg.token = srv->token = xstrdup(cfg->bcfg.token);
+	srv->log_requests = cfg->log_requests;
+	r = sbx_token_db_open(cfg->home, &srv->tokens, e);
+	if (r < 0)
+		goto fail;
+	fd = cfg->unix_path ? listen_unix(srv, cfg->unix_path, e) :
+	    listen_tcp(srv, cfg->listen ? cfg->listen : "127.0.0.1:7777", e);
+	if (fd < 0) {
+		r = fd;
+		goto fail;
+	}
+	srv->lfd = fd;
+	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(cfg->max_conns ? cfg->max_conns : 256),
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)(cfg->timeout_s ? cfg->timeout_s : 30),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SBX_SERVE_HEADER_MAX,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_END);
+	if (!srv->d) {
+		r = sbx_err_set(e, SBX_EIO, "cannot start the HTTP server on "
+		    "'%s'", srv->base_url);
+		goto fail;
+	}
+	srv->lfd = -1;		/* the daemon closes it when stopped */
+	*out = srv;
+	return 0;
+fail:
+	sbx_serve_stop(srv);
+	return r;
+}
+
+const char *
+sbx_serve_url(const struct sbx_server *s)
+{
+	return s->base_url;
+}
+
+void
+sbx_serve_stop(struct sbx_server *s)
+{
+	if (!s)
+		return;
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->unix_path)
+		unlink(s->unix_path);
+	sbx_token_db_close(s->tokens);
+	free(s->home);
+	free(s->url);
+	free(s->token);
+	free(s->unix_path);
+	free(s->base_url);
+	free(s);
+}

@@ -1,0 +1,18 @@
+# src/serve: the REST API server (`sbx serve`) and API tokens. Part of
+# libsbx.a; the commands are src/cli/cmd-serve.c and cmd-token.c.
+libsbx_a_SOURCES += \
+	%reldir%/serve.h %reldir%/serve-int.h \
+	%reldir%/http.c %reldir%/route.c %reldir%/request.c \
+	%reldir%/stream.c %reldir%/h-sandbox.c %reldir%/h-files.c \
+	%reldir%/h-exec.c \
+	%reldir%/token.c %reldir%/token.h
+
+sbx_SOURCES += src/cli/cmd-serve.c src/cli/cmd-token.c
+
+tests_unit_check_sbx_SOURCES += \
+	tests/unit/check_token.c tests/unit/check_serve.c
+
+TESTS += \
+	tests/cli/50-serve-auth.t \
+	tests/cli/51-serve-api.t
+EXTRA_DIST += tests/bench/serve-load.sh doc/api.md

@@ -1,0 +1,93 @@
+/*
+ * serve.h - `sbx serve`: the REST API server (doc/api.md).
+ *
+ * libmicrohttpd runs the HTTP side with one thread per connection (so
+ * handlers may block in backend ops); JSON is jansson; every request needs
+ * a bearer token (serve/token.h). Each endpoint maps onto one op of the
+ * backend the server fronts (`const struct sbx_backend *`); a NULL op
+ * answers 501. Each request opens its own backend connection (backend.h:
+ * one thread per struct sbx_conn) and closes it when it completes.
+ */
+#ifndef SBX_SERVE_SERVE_H
+#define SBX_SERVE_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "core/err.h"
+
+#define SBX_SERVE_JSON_MAX (1u << 20)		/* JSON request bodies */
+#define SBX_SERVE_EXEC_MAX (16u << 20)		/* exec request (stdin) */
+#define SBX_SERVE_HEADER_MAX (32u << 10)	/* headers + URL */
+#define SBX_SERVE_PATH_MAX 4096			/* guest file paths */
+
+struct sbx_serve_cfg {
+	const char *listen;	/* "ADDR:PORT" (port 0 = pick), or NULL */
+	const char *unix_path;	/* unix socket path, or NULL */
+	const char *home;	/* $SBX_HOME: tokens live in serve/ */
+	const struct sbx_backend *backend;
+	struct sbx_backend_cfg bcfg;	/* how each request opens it */
+	unsigned max_conns;	/* 0 = 256 */
+	unsigned timeout_s;	/* idle/slow client timeout, 0 = 30 */
+	int log_requests;	/* one line per request on stderr */
+};
+
+struct sbx_server;
+
+/*
+ * Binds, loads the token database and starts serving in background
+ * threads. Strings in cfg are copied. Returns 0 or SBX_EIO/SBX_EUSAGE.
+ */
+int sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
+    struct sbx_err *e);
+/* The URL the server answers on ("http://127.0.0.1:7777", "unix:PATH"). */
+const char *sbx_serve_url(const struct sbx_server *s);
+/* Stops accepting, waits for connections to finish, frees `s`. */
+void sbx_serve_stop(struct sbx_server *s);
+
+/* ---- pure helpers (request.c), exported for the unit tests ---------- */
+
+/* The HTTP status for a negative SBX_E* code (400, 404, 409, ...). */
+unsigned sbx_serve_http_status(int code);
+/* The SBX_E* code for an error code name ("not_found" → SBX_ENOENT). */
+int sbx_serve_code_from_name(const char *name);
+
+/*
+ * Normalises an absolute guest path: collapses "//" and "/./", drops a
+ * trailing "/". Refuses (SBX_EUSAGE naming the problem) relative paths,
+ * ".." components, control characters and paths past
+ * SBX_SERVE_PATH_MAX. Returns a new string in *out (free it).
+ */
+int sbx_serve_path_normalise(const char *in, char **out, struct sbx_err *e);
+
+/* An exec request body decoded (request.c). Owned strings. */
+struct sbx_serve_exec_req {
+	char **argv;		/* NULL-terminated */
+	char **env;		/* NULL-terminated or NULL */
+	char *cwd, *user;	/* NULL = default */
+	int tty;
+	unsigned rows, cols;
+	int background;
+	uint64_t timeout_ms;
+	unsigned char *stdin_data;	/* decoded "stdin", or NULL */
+	size_t stdin_len;
+};
+
+/* Decodes {argv, env, cwd, user, tty, rows, cols, background, timeout_ms,
+ * stdin (base64)}; errors name the field. */
+int sbx_serve_exec_parse(json_t *j, struct sbx_serve_exec_req *out,
+    struct sbx_err *e);
+void sbx_serve_exec_req_release(struct sbx_serve_exec_req *x);
+
+/* Decodes a create request into `o`; strings point into `j`. */
+int sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
+    struct sbx_strvec *env, struct sbx_err *e);
+
+/* Parses "ADDR:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
+int sbx_serve_listen_parse(const char *s, char **host, unsigned *port,
+    struct sbx_err *e);
+
+#endif
