@@ -38,3 +38,10 @@ EXTRA_DIST += tests/rig/t1-vmm-common.sh tests/rig/t10-vmm-boot.sh
 
 # --- guest: sbx-agent, sbx-init, agent protocol + client (owner: guest) --
 include $(srcdir)/backends/kvm/guest/local.mk
+
+# --- the local backend (client side, linked into sbx; owned by the lead) ---
+sbx_SOURCES += \
+	%reldir%/backend.c %reldir%/kvm.h \
+	%reldir%/image.c %reldir%/image.h \
+	%reldir%/ops-agent.c %reldir%/ops-create.c \
+	%reldir%/spawn.c %reldir%/spawn.h

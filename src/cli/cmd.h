@@ -76,9 +76,10 @@ struct sbx_ctx {
 	const char *prog;	/* "sbx" */
 	const struct sbx_cmd *cmd; /* the command being run */
 	const char *parent;	/* parent verb while running a sub-verb */
+	int dashdash;		/* operands before a "--", or -1 if none */
 	struct sbx_store *store; /* open store when SBX_CMD_NEEDS_STORE */
 	const struct sbx_backend *backend; /* when SBX_CMD_NEEDS_BACKEND */
-	void *backend_state;
+	struct sbx_conn *conn;	/* open backend connection, likewise */
 };
 
 /* The sorted command table (commands.c), NULL-terminated. */

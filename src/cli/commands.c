@@ -7,13 +7,45 @@
 #include "cli/cmd.h"
 #include "core/banned.h"
 
+extern const struct sbx_cmd cmd_build;
+extern const struct sbx_cmd cmd_cp;
+extern const struct sbx_cmd cmd_create;
 extern const struct sbx_cmd cmd_doctor;
+extern const struct sbx_cmd cmd_exec;
+extern const struct sbx_cmd cmd_gc;
 extern const struct sbx_cmd cmd_help;
+extern const struct sbx_cmd cmd_inspect;
+extern const struct sbx_cmd cmd_logs;
+extern const struct sbx_cmd cmd_ls;
+extern const struct sbx_cmd cmd_rm;
+extern const struct sbx_cmd cmd_run;
+extern const struct sbx_cmd cmd_serve;
+extern const struct sbx_cmd cmd_shell;
+extern const struct sbx_cmd cmd_start;
+extern const struct sbx_cmd cmd_stop;
+extern const struct sbx_cmd cmd_templates;
+extern const struct sbx_cmd cmd_token;
 extern const struct sbx_cmd cmd_version;
 
 const struct sbx_cmd *const sbx_commands[] = {
+	&cmd_build,
+	&cmd_cp,
+	&cmd_create,
 	&cmd_doctor,
+	&cmd_exec,
+	&cmd_gc,
 	&cmd_help,
+	&cmd_inspect,
+	&cmd_logs,
+	&cmd_ls,
+	&cmd_rm,
+	&cmd_run,
+	&cmd_serve,
+	&cmd_shell,
+	&cmd_start,
+	&cmd_stop,
+	&cmd_templates,
+	&cmd_token,
 	&cmd_version,
 	NULL,
 };

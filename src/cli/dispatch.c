@@ -9,20 +9,56 @@
 
 #include "cli/cli.h"
 #include "cli/cmd.h"
+#include "backend.h"
 #include "core/buf.h"
+#include "kvm/kvm.h"
+#include "remote/remote.h"
+#include "store/store.h"
 #include "core/banned.h"
+
+/* Picks the backend: --remote/SBX_REMOTE selects the server, else kvm. */
+static int
+open_backend(struct sbx_ctx *ctx, struct sbx_err *e)
+{
+	struct sbx_backend_cfg cfg;
+	const char *token = getenv("SBX_TOKEN");
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.home = ctx->home;
+	cfg.url = ctx->remote;
+	cfg.token = token && *token ? token : NULL;
+	cfg.quiet = ctx->quiet;
+	cfg.verbose = ctx->verbose;
+	ctx->backend = ctx->remote ? &sbx_backend_remote : &sbx_backend_kvm;
+	return ctx->backend->open(&cfg, &ctx->conn, e);
+}
 
 int
 sbx_dispatch_prepare(struct sbx_ctx *ctx)
 {
-	(void)ctx;
+	struct sbx_err e;
+
+	sbx_err_clear(&e);
+	if (ctx->cmd->flags & SBX_CMD_NEEDS_STORE &&
+	    sbx_store_open(ctx->home, &ctx->store, &e) < 0)
+		return sbx_report_err(ctx, &e);
+	if (ctx->cmd->flags & SBX_CMD_NEEDS_BACKEND &&
+	    open_backend(ctx, &e) < 0) {
+		ctx->backend = NULL;
+		return sbx_report_err(ctx, &e);
+	}
 	return 0;
 }
 
 void
 sbx_dispatch_finish(struct sbx_ctx *ctx)
 {
-	(void)ctx;
+	if (ctx->backend && ctx->conn)
+		ctx->backend->close(ctx->conn);
+	ctx->conn = NULL;
+	if (ctx->store)
+		sbx_store_close(ctx->store);
+	ctx->store = NULL;
 }
 
 /* Plugin names are plain words so PATH lookups cannot be steered. */

@@ -6,3 +6,10 @@ sbx_SOURCES += \
 	%reldir%/main.c %reldir%/commands.c %reldir%/dispatch.c \
 	%reldir%/options.c %reldir%/output.c \
 	%reldir%/cmd-doctor.c %reldir%/cmd-help.c %reldir%/cmd-version.c
+sbx_SOURCES += \
+	%reldir%/sandbox.c %reldir%/sandbox.h \
+	%reldir%/term.c %reldir%/term.h \
+	%reldir%/cmd-cp.c %reldir%/cmd-create.c %reldir%/cmd-exec.c \
+	%reldir%/cmd-inspect.c %reldir%/cmd-logs.c %reldir%/cmd-ls.c \
+	%reldir%/cmd-rm.c %reldir%/cmd-run.c %reldir%/cmd-shell.c \
+	%reldir%/cmd-start.c %reldir%/cmd-stop.c

@@ -138,6 +138,7 @@ sbx_parse_cmd_options(struct sbx_ctx *ctx, const struct sbx_cmd *cmd,
 	int i, nops = 0, dashdash = 0;
 
 	global_options(ctx, g);
+	ctx->dashdash = -1;
 	*status = 2;
 	for (i = 1; i < argc; i++) {
 		char *a = argv[i];
@@ -151,6 +152,7 @@ sbx_parse_cmd_options(struct sbx_ctx *ctx, const struct sbx_cmd *cmd,
 		}
 		if (!strcmp(a, "--")) {
 			dashdash = 1;
+			ctx->dashdash = nops;
 			continue;
 		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

@@ -1,5 +1,6 @@
 # tests/cli: numbered TAP shell scripts run against the built sbx.
 TESTS += \
 	%reldir%/01-basics.t \
-	%reldir%/02-doctor.t
+	%reldir%/02-doctor.t \
+	%reldir%/03-sandbox-cli.t
 EXTRA_DIST += %reldir%/lib.sh $(filter %reldir%/%.t,$(TESTS))

@@ -1,0 +1,86 @@
+/*
+ * kvm.h - the local backend: sandboxes run as sbx-vmm processes on this
+ * host, their records live in the store (store/registry.h).
+ *
+ * Runtime files of a running sandbox (sockets, pid) live in
+ * $XDG_RUNTIME_DIR/sbx/<id>/ (or /tmp/sbx-<uid>/<id>/ without it): the
+ * VMM's control socket `ctl.sock` and the guest's vsock socket
+ * `vsock.sock`. Persistent files (the console log `console.log`, disk
+ * layers) live in the sandbox's store directory.
+ */
+#ifndef SBX_KVM_KVM_H
+#define SBX_KVM_KVM_H
+
+#include "backend.h"
+
+struct sbx_store;
+
+extern const struct sbx_backend sbx_backend_kvm;
+
+struct sbx_conn {
+	struct sbx_store *store;
+	char *home;
+	int quiet;
+	int verbose;
+};
+
+/* The runtime directory of sandbox `id` (malloc'd). */
+char *kvm_rundir(const char *id);
+/* A file in it (malloc'd). */
+char *kvm_runfile(const char *id, const char *name);
+/* A file in the sandbox's store directory (malloc'd). */
+char *kvm_sbfile(struct sbx_conn *c, const char *id, const char *name);
+
+/*
+ * 1 if `pid` is alive and is an sbx-vmm process (so a recycled pid is not
+ * mistaken for the sandbox's VMM).
+ */
+int kvm_vmm_alive(pid_t pid);
+
+/*
+ * Reconciles a loaded record with reality: a sandbox recorded as running
+ * or paused whose VMM is gone becomes `error`, with the reason in
+ * extra.error (saved under the sandbox's lock). Returns 0 or < 0.
+ */
+int kvm_refresh(struct sbx_conn *c, struct sbx_sandbox *sb,
+    struct sbx_err *e);
+
+/*
+ * Stops the VMM of `sb` (SIGTERM, then SIGKILL after `grace_ms`) and
+ * waits for it to be gone. No-op when it is not running.
+ */
+int kvm_vmm_kill(struct sbx_sandbox *sb, unsigned grace_ms,
+    struct sbx_err *e);
+
+/*
+ * Opens an agent client (agent-client.h) for the running sandbox named by
+ * `query`; writes its id to `id` when not NULL. SBX_EBUSY when it is not
+ * running.
+ */
+struct sbx_agent;
+int kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
+    char id[SBX_SANDBOX_ID_SIZE], struct sbx_err *e);
+
+/* The ops of sbx_backend_kvm, by file. ops-create.c: */
+int kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
+    struct sbx_sandbox *sb, struct sbx_err *e);
+/* ops-agent.c: */
+int kvm_exec(struct sbx_conn *c, const char *query,
+    const struct sbx_exec_opts *o, struct sbx_exec_result *r,
+    struct sbx_err *e);
+int kvm_file_put(struct sbx_conn *c, const char *query, int src_fd,
+    const char *path, uint32_t mode, struct sbx_err *e);
+int kvm_file_get(struct sbx_conn *c, const char *query, const char *path,
+    int dst_fd, struct sbx_err *e);
+int kvm_file_stat(struct sbx_conn *c, const char *query, const char *path,
+    struct sbx_file_stat *out, struct sbx_err *e);
+int kvm_file_list(struct sbx_conn *c, const char *query, const char *path,
+    struct sbx_file_stat **out, size_t *n, struct sbx_err *e);
+int kvm_file_mkdir(struct sbx_conn *c, const char *query, const char *path,
+    uint32_t mode, struct sbx_err *e);
+int kvm_file_rm(struct sbx_conn *c, const char *query, const char *path,
+    int recursive, struct sbx_err *e);
+int kvm_file_rename(struct sbx_conn *c, const char *query, const char *from,
+    const char *to, struct sbx_err *e);
+
+#endif

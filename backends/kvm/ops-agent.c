@@ -1,0 +1,253 @@
+/*
+ * ops-agent.c - the kvm backend's exec and file ops: each resolves the
+ * sandbox, checks that it runs, and talks to its sbx-agent through the
+ * VMM's vsock socket (agent-client.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm/agent-client.h"
+#include "kvm/kvm.h"
+#include "core/xmalloc.h"
+#include "core/banned.h"
+
+/* Opens an agent client for a running sandbox named by `query`. */
+int
+kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
+    char id[SBX_SANDBOX_ID_SIZE], struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	char *sock, *spec;
+	int rc;
+
+	if (sbx_backend_kvm.get(c, query, &sb, e) < 0) {
+		sbx_sandbox_release(&sb);
+		return -1;
+	}
+	if (sb.state != SBX_SB_RUNNING) {
+		rc = sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s, not "
+		    "running", sb.id, sbx_sandbox_state_name(sb.state));
+		if (sb.state == SBX_SB_STOPPED)
+			sbx_err_hint(e, "start it with 'sbx start %s'", sb.id);
+		sbx_sandbox_release(&sb);
+		return rc;
+	}
+	if (id)
+		memcpy(id, sb.id, SBX_SANDBOX_ID_SIZE);
+	sock = kvm_runfile(sb.id, "vsock.sock");
+	spec = xasprintf("vsock:%s", sock);
+	rc = sbx_agent_init(a, spec, e);
+	free(sock);
+	free(spec);
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
+static int
+term_winsize(void *cookie, unsigned *rows, unsigned *cols)
+{
+	const struct sbx_exec_opts *o = cookie;
+	struct winsize ws;
+
+	if (ioctl(o->stdout_fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_row)
+		return -1;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return 0;
+}
+
+int
+kvm_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
+    struct sbx_exec_result *r, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	struct sbx_agent_exec x;
+	struct sbx_agent_status st;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	sbx_agent_exec_init(&x);
+	x.argv = o->argv;
+	x.env = o->env;
+	x.cwd = o->cwd;
+	x.user = o->user;
+	x.pty = o->tty;
+	x.rows = o->rows;
+	x.cols = o->cols;
+	x.background = o->background;
+	x.stdin_fd = o->stdin_fd;
+	x.stdout_fd = o->stdout_fd;
+	x.stderr_fd = o->stderr_fd;
+	x.resize_fd = o->tty_resize_fd;
+	x.winsize = term_winsize;
+	x.cookie = (void *)o;
+	x.detach_byte = o->detach_byte;
+	memset(&st, 0, sizeof(st));
+	rc = sbx_agent_run(&a, &x, &st, e);
+	sbx_agent_release(&a);
+	if (rc < 0)
+		return rc;
+	r->pid = st.pid;
+	r->detached = st.detached;
+	r->exit_code = st.code;
+	r->signal = st.sig;
+	return 0;
+}
+
+int
+kvm_file_put(struct sbx_conn *c, const char *query, int src_fd,
+    const char *path, uint32_t mode, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	struct sbx_agent_put_opts po;
+	int rc;
+
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	sbx_agent_put_opts_init(&po);
+	po.mode = mode;
+	rc = sbx_agent_put_fd(&a, src_fd, 0, path, &po, e);
+	sbx_agent_release(&a);
+	return rc;
+}
+
+int
+kvm_file_get(struct sbx_conn *c, const char *query, const char *path,
+    int dst_fd, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	int rc;
+
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_get_fd(&a, path, dst_fd, NULL, NULL, NULL, e);
+	sbx_agent_release(&a);
+	return rc;
+}
+
+static void
+stat_from_agent(struct sbx_file_stat *out, const char *name,
+    const struct sbx_agent_stat *st)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(name);
+	switch (st->ftype) {
+	case SBX_AGENT_FT_FILE: out->type = 'f'; break;
+	case SBX_AGENT_FT_DIR: out->type = 'd'; break;
+	case SBX_AGENT_FT_SYMLINK: out->type = 'l'; break;
+	default: out->type = '?'; break;
+	}
+	out->mode = st->mode & 07777;
+	out->size = st->size;
+	out->mtime = st->mtime;
+	out->link = st->target[0] ? xstrdup(st->target) : NULL;
+}
+
+int
+kvm_file_stat(struct sbx_conn *c, const char *query, const char *path,
+    struct sbx_file_stat *out, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	struct sbx_agent_stat st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_stat(&a, path, &st, e);
+	if (rc == 0)
+		stat_from_agent(out, path, &st);
+	sbx_agent_release(&a);
+	return rc;
+}
+
+struct list_acc {
+	struct sbx_file_stat *v;
+	size_t n, alloc;
+};
+
+static int
+list_one(void *cookie, const char *name, const struct sbx_agent_stat *st)
+{
+	struct list_acc *l = cookie;
+
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 16;
+		l->v = xreallocarray(l->v, l->alloc, sizeof(*l->v));
+	}
+	stat_from_agent(&l->v[l->n++], name, st);
+	return 0;
+}
+
+int
+kvm_file_list(struct sbx_conn *c, const char *query, const char *path,
+    struct sbx_file_stat **out, size_t *n, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	struct list_acc l = { NULL, 0, 0 };
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_list(&a, path, list_one, &l, e);
+	sbx_agent_release(&a);
+	if (rc < 0) {
+		for (i = 0; i < l.n; i++)
+			sbx_file_stat_release(&l.v[i]);
+		free(l.v);
+		return rc;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+int
+kvm_file_mkdir(struct sbx_conn *c, const char *query, const char *path,
+    uint32_t mode, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	int rc;
+
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_mkdir(&a, path, mode ? mode : 0755, 1, e);
+	sbx_agent_release(&a);
+	return rc;
+}
+
+int
+kvm_file_rm(struct sbx_conn *c, const char *query, const char *path,
+    int recursive, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	int rc;
+
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_rm(&a, path, recursive, 0, e);
+	sbx_agent_release(&a);
+	return rc;
+}
+
+int
+kvm_file_rename(struct sbx_conn *c, const char *query, const char *from,
+    const char *to, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	int rc;
+
+	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+		return -1;
+	rc = sbx_agent_rename(&a, from, to, e);
+	sbx_agent_release(&a);
+	return rc;
+}

@@ -1,0 +1,254 @@
+/*
+ * spawn.c - starting an sbx-vmm process for a sandbox and waiting until
+ * its guest agent answers.
+ *
+ * The VMM is started detached (new session, stdin /dev/null, stdout and
+ * stderr to the sandbox's vmm.log) so it outlives the CLI that started it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kvm/agent-client.h"
+#include "kvm/kvm.h"
+#include "kvm/spawn.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/strvec.h"
+#include "core/xmalloc.h"
+#include "core/banned.h"
+
+char *
+kvm_vmm_path(void)
+{
+	const char *dir = getenv("SBX_LIBEXECDIR");
+
+	return xasprintf("%s/sbx-vmm", dir && *dir ? dir : SBX_LIBEXECDIR);
+}
+
+/* mkdir -p for the runtime directory, mode 0700. */
+static int
+mkdirs(const char *path, struct sbx_err *e)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				rc = sbx_err_sys(e, "cannot create '%s'", p);
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* Builds the sbx-vmm command line for a spawn. */
+static void
+vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
+    struct sbx_strvec *av)
+{
+	char *vmm = kvm_vmm_path();
+
+	sbx_strvec_push(av, vmm);
+	free(vmm);
+	sbx_strvec_pushf(av, "--id=%s", sp->id);
+	sbx_strvec_pushf(av, "--kernel=%s", sp->kernel);
+	if (sp->initrd)
+		sbx_strvec_pushf(av, "--initrd=%s", sp->initrd);
+	sbx_strvec_pushf(av, "--cmdline=%s", sp->cmdline);
+	sbx_strvec_pushf(av, "--memory=%llu",
+	    (unsigned long long)sp->memory);
+	sbx_strvec_pushf(av, "--vcpus=%u", sp->vcpus);
+	if (sp->disk)
+		sbx_strvec_pushf(av, "--disk=%s%s", sp->disk,
+		    sp->disk_ro ? ",ro" : "");
+	sbx_strvec_pushf(av, "--serial-log=%s/console.log", sbdir);
+	sbx_strvec_pushf(av, "--control=%s/ctl.sock", rundir);
+	sbx_strvec_pushf(av, "--vsock=%s/vsock.sock", rundir);
+	sbx_strvec_push(av, "--cid=3");
+}
+
+int
+kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
+{
+	struct sbx_strvec av = SBX_STRVEC_INIT;
+	char *rundir = kvm_rundir(sp->id), *log, *vmm;
+	int errpipe[2], logfd, nul, err = 0;
+	pid_t pid, vmm_pid = 0;
+	ssize_t n;
+
+	*pid_out = 0;
+	if (mkdirs(rundir, e) < 0) {
+		free(rundir);
+		return -1;
+	}
+	vmm = kvm_vmm_path();
+	if (access(vmm, X_OK) < 0) {
+		sbx_err_sys(e, "cannot run the VMM '%s'", vmm);
+		sbx_err_hint(e, "set SBX_LIBEXECDIR to the directory holding "
+		    "sbx-vmm");
+		free(vmm);
+		free(rundir);
+		return -1;
+	}
+	free(vmm);
+	vmm_argv(sp, rundir, sp->sbdir, &av);
+	log = xasprintf("%s/vmm.log", sp->sbdir);
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (logfd < 0 || nul < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+		sbx_err_sys(e, "cannot prepare to start the VMM ('%s')", log);
+		goto fail;
+	}
+	/*
+	 * Double fork: the middle child starts a session and forks the VMM,
+	 * which is then reparented to init and outlives us. The pipe carries
+	 * the VMM's pid, or the errno of a failed exec.
+	 */
+	pid = fork();
+	if (pid < 0) {
+		sbx_err_sys(e, "cannot fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		pid_t grand;
+
+		setsid();
+		grand = fork();
+		if (grand < 0)
+			_exit(1);
+		if (grand > 0) {
+			int v = (int)grand;
+
+			n = write(errpipe[1], &v, sizeof(v));
+			_exit(n == sizeof(v) ? 0 : 1);
+		}
+		dup2(nul, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(av.v[0], av.v);
+		err = -errno;
+		n = write(errpipe[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(errpipe[1]);
+	waitpid(pid, NULL, 0);
+	/* First the pid, then (only if exec failed) a negative errno. */
+	n = read(errpipe[0], &err, sizeof(err));
+	if (n == sizeof(err) && err > 0) {
+		vmm_pid = err;
+		n = read(errpipe[0], &err, sizeof(err));
+		if (n == sizeof(err) && err < 0) {
+			errno = -err;
+			sbx_err_sys(e, "cannot run '%s'", av.v[0]);
+			close(errpipe[0]);
+			goto fail;
+		}
+	} else {
+		sbx_err_set(e, SBX_EIO, "cannot start the VMM");
+		close(errpipe[0]);
+		goto fail;
+	}
+	close(errpipe[0]);
+	close(logfd);
+	close(nul);
+	*pid_out = vmm_pid;
+	sbx_strvec_clear(&av);
+	free(log);
+	free(rundir);
+	return 0;
+fail:
+	if (logfd >= 0)
+		close(logfd);
+	if (nul >= 0)
+		close(nul);
+	sbx_strvec_clear(&av);
+	free(log);
+	free(rundir);
+	return -1;
+}
+
+/* Appends the last `max` bytes of a file, for error messages. */
+static void
+tail_file(const char *path, size_t max, struct sbx_buf *out)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	const char *p;
+
+	if (sbx_buf_read_file(&b, path, NULL) < 0) {
+		sbx_buf_release(&b);
+		return;
+	}
+	p = b.len > max ? b.buf + b.len - max : b.buf;
+	sbx_buf_addstr(out, p);
+	sbx_buf_release(&b);
+}
+
+int
+kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
+    uint64_t timeout_ms, struct sbx_err *e)
+{
+	struct sbx_agent a;
+	struct sbx_agent_info info;
+	struct sbx_err ping;
+	char *sock = kvm_runfile(id, "vsock.sock"), *spec;
+	uint64_t deadline = sbx_clock_ms() + timeout_ms;
+	int rc = -1;
+
+	spec = xasprintf("vsock:%s", sock);
+	if (sbx_agent_init(&a, spec, e) < 0)
+		goto out;
+	a.attempts = 1;
+	for (;;) {
+		sbx_err_clear(&ping);
+		if (access(sock, F_OK) == 0 &&
+		    sbx_agent_ping(&a, &info, &ping) == 0) {
+			rc = 0;
+			break;
+		}
+		if (!kvm_vmm_alive(pid)) {
+			struct sbx_buf t = SBX_BUF_INIT;
+			char *log = xasprintf("%s/console.log", sbdir);
+			char *vlog = xasprintf("%s/vmm.log", sbdir);
+
+			tail_file(vlog, 400, &t);
+			tail_file(log, 600, &t);
+			sbx_err_set(e, SBX_EFAIL, "sandbox '%s' stopped while "
+			    "booting; last output:\n%s", id, t.buf);
+			sbx_buf_release(&t);
+			free(log);
+			free(vlog);
+			break;
+		}
+		if (sbx_clock_ms() >= deadline) {
+			sbx_err_set(e, SBX_ETIMEDOUT, "sandbox '%s' did not "
+			    "become ready within %llus", id,
+			    (unsigned long long)(timeout_ms / 1000));
+			sbx_err_hint(e, "see 'sbx logs %s'; raise the limit "
+			    "with SBX_BOOT_TIMEOUT", id);
+			break;
+		}
+		usleep(50 * 1000);
+	}
+	sbx_agent_release(&a);
+out:
+	free(spec);
+	free(sock);
+	return rc;
+}

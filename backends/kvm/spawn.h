@@ -1,0 +1,42 @@
+/*
+ * spawn.h - starting sbx-vmm for a sandbox (spawn.c).
+ */
+#ifndef SBX_KVM_SPAWN_H
+#define SBX_KVM_SPAWN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sbx_err;
+
+struct kvm_spawn {
+	const char *id;		/* sandbox id */
+	const char *sbdir;	/* its store directory (logs go there) */
+	const char *kernel;	/* bzImage path */
+	const char *initrd;	/* or NULL */
+	const char *cmdline;
+	const char *disk;	/* or NULL */
+	int disk_ro;
+	uint64_t memory;	/* bytes */
+	unsigned vcpus;
+};
+
+/* The sbx-vmm binary: $SBX_LIBEXECDIR/sbx-vmm or the installed one. */
+char *kvm_vmm_path(void);
+
+/*
+ * Starts sbx-vmm detached for `sp`; the VMM's pid goes to *pid. Fails
+ * when the binary cannot be executed.
+ */
+int kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid,
+    struct sbx_err *e);
+
+/*
+ * Waits until the guest agent of sandbox `id` answers a ping, the VMM
+ * `pid` dies (the error then quotes the end of its logs) or `timeout_ms`
+ * passes.
+ */
+int kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
+    uint64_t timeout_ms, struct sbx_err *e);
+
+#endif

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Sandbox commands without a VM: argument checking, empty lists, missing
+# sandboxes, and a sandbox whose VMM died is reported as 'error'.
+. "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
+plan 24
+
+run sbx ls
+is "$rc" 0 "ls on an empty store exits 0"
+like "$out" '^ID +NAME +STATE' "ls prints a header"
+run sbx ls --json
+is "$out" "[]" "ls --json on an empty store is []"
+run sbx ps --ids
+is "$rc" 0 "ps is an alias of ls"
+
+run sbx inspect sb-nothing00000
+is "$rc" 1 "inspect of a missing sandbox fails"
+like "$err" "no sandbox 'sb-nothing00000'" "the missing sandbox is named"
+run sbx rm nothing
+is "$rc" 1 "rm of a missing sandbox fails"
+
+run sbx exec
+is "$rc" 2 "exec without arguments is a usage error"
+run sbx exec sb-x -d -t -- true
+is "$rc" 2 "exec -d -t is refused"
+run sbx exec a b -- c
+is "$rc" 2 "exec with two operands before -- is refused"
+run sbx exec -e 'BAD KEY=1' sb-x -- true
+like "$err" "invalid environment entry 'BAD KEY=1'" "bad -e entries are named"
+run sbx cp a b
+is "$rc" 2 "cp between two host paths is refused"
+run sbx cp sb-x:rel /tmp
+like "$err" "must be absolute" "cp needs an absolute guest path"
+run sbx cp sb-x:/a sb-y:/b
+is "$rc" 2 "cp between two sandboxes is refused"
+run sbx create --vcpus 0
+is "$rc" 2 "--vcpus 0 is out of range"
+run sbx create --memory lots
+like "$err" "option '--memory': invalid size 'lots'" "bad --memory is named"
+run sbx create --memory 16M
+like "$err" "memory must be between 64M and 256G" "tiny memory is refused"
+run sbx create --idle-timeout soon
+like "$err" "option '--idle-timeout'" "bad --idle-timeout is named"
+run sbx create --image "$T/noimage"
+is "$rc" 1 "create from a missing image directory fails"
+like "$err" "has no kernel" "the missing kernel is named"
+run sbx run --image "$T/noimage" tmpl -- true
+is "$rc" 2 "run with both --image and a template is refused"
+
+# A sandbox recorded as running whose VMM is gone becomes 'error'.
+id=sb-deadbeef2345
+mkdir -p "$SBX_HOME/sandboxes/$id"
+sbx ls >/dev/null 2>&1   # creates the store layout
+cat >"$SBX_HOME/sandboxes/$id/sandbox.json" <<JSON
+{"version": 1, "id": "$id", "state": "running",
+ "spec": {"vcpus": 1, "memory": 536870912, "disk": 0},
+ "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
+ "pid": 999999999}
+JSON
+run sbx ls --json
+st=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')
+is "$st" error "a running sandbox with a dead VMM is listed as error"
+run sbx inspect dead
+like "$out" 'is gone' "inspect says why (prefix lookup works)"
+run sbx rm "$id"
+is "$rc" 0 "a dead sandbox can be removed without -f"
