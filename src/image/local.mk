@@ -19,4 +19,5 @@ SBX_DEP_LIBS += -lcom_err
 sbx_SOURCES += src/cli/cmd-build.c
 # unit tests of the image builder
 tests_unit_check_sbx_SOURCES += tests/unit/image-util.h \
+	tests/unit/check_apt.c tests/unit/check_debian.c \
 	tests/unit/check_ext4.c tests/unit/check_source.c
