@@ -21,3 +21,14 @@ sbx_SOURCES += src/cli/cmd-build.c
 tests_unit_check_sbx_SOURCES += tests/unit/image-util.h \
 	tests/unit/check_apt.c tests/unit/check_debian.c \
 	tests/unit/check_ext4.c tests/unit/check_source.c
+# CLI tests, their data and the image-write benchmark
+TESTS += tests/cli/60-build-rootfs.t
+EXTRA_DIST += tests/cli/60-build-rootfs.t \
+	tests/data/image/escape.tar tests/data/image/corrupt.tar.gz \
+	tests/bench/image-write.sh
+# guest kernel, initramfs and the default image (`sbx image`; the lead)
+libsbx_a_SOURCES += \
+	%reldir%/guest.c %reldir%/guest.h \
+	%reldir%/kernel.c %reldir%/kernel.h \
+	%reldir%/pull.c %reldir%/pull.h
+sbx_SOURCES += src/cli/cmd-image.c
