@@ -9,8 +9,10 @@
  *    /newroot, moves the pseudo filesystems there and switch_roots
  *    (deletes nothing: the initramfs is small and stays in memory);
  *    with no disk it keeps running from the initramfs;
- * 4. execs sbx-agent (/usr/lib/sbx/sbx-agent, or the initramfs copy at
- *    /sbin/sbx-agent) as PID 1.
+ * 4. execs sbx-agent (/usr/lib/sbx/sbx-agent from the root disk, else
+ *    the initramfs copy, which step 2 copied to /run/sbx/sbx-agent so it
+ *    is still there after switch_root: any root image works without sbx
+ *    inside it) as PID 1.
  * Every step reports to the console as "sbx-init: ...".
  *
  * Kernel command line: sbx.root=/dev/XXX overrides the root device,
@@ -147,6 +149,38 @@ wait_for(const char *dev, int ms)
 	return -1;
 }
 
+/*
+ * Copies the initramfs's agent into /run (a tmpfs that moves into the new
+ * root), so it survives switch_root.
+ */
+static void
+keep_agent(void)
+{
+	char buf[65536];
+	int in, out;
+	ssize_t n;
+
+	in = open("/sbin/sbx-agent", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return;
+	mkdir("/run/sbx", 0755);
+	out = open("/run/sbx/sbx-agent", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0755);
+	if (out < 0) {
+		say("cannot copy sbx-agent to /run: %s", strerror(errno));
+		close(in);
+		return;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			say("cannot copy sbx-agent to /run: %s",
+			    strerror(errno));
+			break;
+		}
+	close(in);
+	close(out);
+}
+
 /* Mounts the root disk and switch_roots into it; -1 to stay put. */
 static int
 switch_root(void)
@@ -196,7 +230,7 @@ main(int argc, char **argv)
 {
 	static const char *const agents[] = {
 		"/usr/lib/sbx/sbx-agent", "/usr/libexec/sbx/sbx-agent",
-		"/sbin/sbx-agent",
+		"/run/sbx/sbx-agent", "/sbin/sbx-agent",
 	};
 	char *const env[] = { "PATH=/usr/local/sbin:/usr/local/bin:"
 	    "/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL };
@@ -222,6 +256,7 @@ main(int argc, char **argv)
 	mount_one("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
 	    "mode=1777");
 	load_modules();
+	keep_agent();
 	switch_root();
 	mkdir("/tmp", 01777);
 	for (i = 0; i < sizeof(agents) / sizeof(agents[0]); i++) {

@@ -29,3 +29,28 @@ TESTS += tests/cli/35-agent.t
 EXTRA_DIST += tests/cli/35-agent.t
 tests_unit_check_sbx_SOURCES += tests/unit/check_agent_proto.c \
 	backends/kvm/guest/passwd.c
+
+# --- sbx-vmm's userspace virtio-vsock (device + connection logic) -------
+sbx_vsock_sources = \
+	backends/kvm/vmm/vsock.c backends/kvm/vmm/vsock.h \
+	backends/kvm/vmm/vsock-mux.c backends/kvm/vmm/vsock-mux.h
+sbx_vmm_SOURCES += $(sbx_vsock_sources)
+tests_unit_check_sbx_SOURCES += $(sbx_vsock_sources) tests/unit/check_vsock.c
+
+# --- libFuzzer targets (clang): make fuzz-vsock fuzz-agent-proto ---------
+# Run one for a bounded time with, e.g., ./fuzz-vsock -max_total_time=60
+SBX_FUZZ_CC = clang
+SBX_FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-include $(top_builddir)/config.h -I$(top_srcdir)/src \
+	-I$(top_srcdir)/backends
+fuzz-vsock: tests/fuzz/fuzz-vsock.c backends/kvm/vmm/vsock-mux.c \
+	    src/core/err.c src/core/xmalloc.c
+	$(AM_V_CCLD)$(SBX_FUZZ_CC) $(SBX_FUZZ_FLAGS) -o $@ $^
+fuzz-agent-proto: tests/fuzz/fuzz-agent-proto.c backends/kvm/proto/agent.c
+	$(AM_V_CCLD)$(SBX_FUZZ_CC) $(SBX_FUZZ_FLAGS) -o $@ $^
+CLEANFILES += fuzz-vsock fuzz-agent-proto
+EXTRA_DIST += tests/fuzz/fuzz-vsock.c tests/fuzz/fuzz-agent-proto.c
+.PHONY: fuzz-guest
+fuzz-guest: fuzz-vsock fuzz-agent-proto
+	./fuzz-vsock -max_total_time=$${SBX_FUZZ_SECONDS:-30}
+	./fuzz-agent-proto -max_total_time=$${SBX_FUZZ_SECONDS:-30}
