@@ -22,5 +22,5 @@ check_PROGRAMS += tests/store-crash/store-test
 tests_store_crash_store_test_SOURCES = tests/store-crash/store-test.c
 tests_store_crash_store_test_CFLAGS = $(AM_CFLAGS) $(SBX_DEP_CFLAGS)
 tests_store_crash_store_test_LDADD = libsbx.a libsbxcore.a $(SBX_DEP_LIBS)
-TESTS += tests/cli/41-store-crash.t
+TESTS += tests/cli/40-gc.t tests/cli/41-store-crash.t
 dist_man_MANS += doc/sbx-gc.1
