@@ -73,12 +73,12 @@ sbx_ref_write(struct sbx_store *s, const char *kind, const char *name,
     const struct sbx_oid *id, struct sbx_err *e)
 {
 	char line[SBX_OID_HEXLEN + 2], *path, *dir;
-	int r;
+	int r, taken = 0;
 
 	path = ref_path(s, kind, name, e);
 	if (!path)
 		return SBX_EINVAL;
-	r = sbx_store_write_begin(s, e);
+	r = store_write_enter(s, &taken, e);
 	if (r < 0)
 		goto out;
 	dir = xasprintf("%s/refs/%s", s->home, kind);
@@ -92,6 +92,7 @@ sbx_ref_write(struct sbx_store *s, const char *kind, const char *name,
 	r = sbx_fs_write_atomic(path, s->tmpdir, line, SBX_OID_HEXLEN + 1,
 	    0600, e);
 out:
+	store_write_leave(s, taken);
 	free(path);
 	return r;
 }

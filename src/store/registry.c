@@ -94,18 +94,14 @@ static int
 write_record(struct sbx_store *s, const struct sbx_sandbox *sb,
     struct sbx_err *e)
 {
+	struct sbx_buf b = SBX_BUF_INIT;
 	char *path, *text;
 	json_t *j;
-	int r;
+	int r, taken;
 
 	path = json_path(s, sb->id, e);
 	if (!path)
 		return SBX_EINVAL;
-	r = sbx_store_write_begin(s, e);
-	if (r < 0) {
-		free(path);
-		return r;
-	}
 	j = sbx_sandbox_to_json(sb);
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
@@ -114,15 +110,14 @@ write_record(struct sbx_store *s, const struct sbx_sandbox *sb,
 		return sbx_err_set(e, SBX_EFAIL, "cannot encode sandbox '%s'",
 		    sb->id);
 	}
-	{
-		struct sbx_buf b = SBX_BUF_INIT;
-
-		sbx_buf_addstr(&b, text);
-		sbx_buf_addch(&b, '\n');
+	sbx_buf_addstr(&b, text);
+	sbx_buf_addch(&b, '\n');
+	r = store_write_enter(s, &taken, e);
+	if (r == 0)
 		r = sbx_fs_write_atomic(path, s->tmpdir, b.buf, b.len, 0600,
 		    e);
-		sbx_buf_release(&b);
-	}
+	store_write_leave(s, taken);
+	sbx_buf_release(&b);
 	free(text);
 	free(path);
 	return r;
@@ -182,7 +177,7 @@ sbx_sandbox_create(struct sbx_store *s, struct sbx_sandbox *sb,
     struct sbx_err *e)
 {
 	char *dir;
-	int lfd, r;
+	int lfd, r, taken;
 
 	if (sb->name && (r = sbx_sandbox_name_check(sb->name, e)) < 0)
 		return r;
@@ -191,12 +186,14 @@ sbx_sandbox_create(struct sbx_store *s, struct sbx_sandbox *sb,
 	else if (!sbx_sandbox_id_valid(sb->id))
 		return sbx_err_set(e, SBX_EINVAL, "'%s' is not a sandbox id",
 		    sb->id);
-	r = sbx_store_write_begin(s, e);
+	r = store_write_enter(s, &taken, e);
 	if (r < 0)
 		return r;
 	r = registry_lock(s, &lfd, e);
-	if (r < 0)
+	if (r < 0) {
+		store_write_leave(s, taken);
 		return r;
+	}
 	if (sb->name && (r = name_unused(s, sb->name, NULL, e)) < 0)
 		goto out;
 	dir = sbx_sandbox_dir(s, sb->id);
@@ -220,6 +217,7 @@ sbx_sandbox_create(struct sbx_store *s, struct sbx_sandbox *sb,
 	}
 out:
 	close(lfd);
+	store_write_leave(s, taken);
 	return r;
 }
 
@@ -328,12 +326,12 @@ int
 sbx_sandbox_remove(struct sbx_store *s, const char *id, struct sbx_err *e)
 {
 	char *dir, *grave;
-	int r;
+	int r, taken;
 
 	if (!sbx_sandbox_id_valid(id))
 		return sbx_err_set(e, SBX_EINVAL, "'%s' is not a sandbox id",
 		    id);
-	r = sbx_store_write_begin(s, e);
+	r = store_write_enter(s, &taken, e);
 	if (r < 0)
 		return r;
 	dir = sbx_sandbox_dir(s, id);
@@ -357,6 +355,7 @@ sbx_sandbox_remove(struct sbx_store *s, const char *id, struct sbx_err *e)
 	if (r == 0)
 		r = sbx_fs_remove_tree(grave, e);
 out:
+	store_write_leave(s, taken);
 	free(dir);
 	free(grave);
 	return r;

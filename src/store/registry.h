@@ -46,7 +46,7 @@
  * Locking: state changes take the per-sandbox lock (sbx_sandbox_lock,
  * exclusive flock on sandboxes/<id>/lock) around load → change → save.
  * Creating a sandbox or renaming one takes sandboxes/.lock to keep names
- * unique. Saves also take the store lock shared (store.h).
+ * unique. Writes take the store lock shared while they run (store.h).
  */
 #ifndef SBX_STORE_REGISTRY_H
 #define SBX_STORE_REGISTRY_H

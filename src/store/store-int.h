@@ -26,6 +26,15 @@ struct sbx_store {
  */
 int store_flock_wait(int fd, int op, unsigned timeout_ms);
 
+/*
+ * For writes that only add references (refs, sandbox.json): takes the
+ * shared store lock if `s` does not hold it and sets *taken, so that
+ * store_write_leave() drops it again afterwards. A lock held because of
+ * earlier puts stays held (sticky) until sbx_store_write_done().
+ */
+int store_write_enter(struct sbx_store *s, int *taken, struct sbx_err *e);
+void store_write_leave(struct sbx_store *s, int taken);
+
 /* objects/<2 hex> directory of an id, newly allocated. */
 char *store_fanout_path(const struct sbx_store *s, const struct sbx_oid *id);
 

@@ -177,6 +177,27 @@ sbx_store_write_begin(struct sbx_store *s, struct sbx_err *e)
 	return 0;
 }
 
+int
+store_write_enter(struct sbx_store *s, int *taken, struct sbx_err *e)
+{
+	int r;
+
+	*taken = 0;
+	if (s->lock_state != STORE_UNLOCKED)
+		return 0;
+	r = sbx_store_write_begin(s, e);
+	if (r == 0)
+		*taken = 1;
+	return r;
+}
+
+void
+store_write_leave(struct sbx_store *s, int taken)
+{
+	if (taken)
+		sbx_store_write_done(s);
+}
+
 void
 sbx_store_write_done(struct sbx_store *s)
 {

@@ -21,20 +21,28 @@
  *
  * Locking. gc deletes objects nothing references, so it must not run
  * between a writer storing an object and the writer referencing it (a
- * ref, a sandbox.json, a manifest). Every mutating call of the store API
- * that can create a reference or an object (object puts, sbx_ref_write,
- * sbx_sandbox_save/create) first takes $SBX_HOME/lock *shared* and keeps
- * it ("sticky") until sbx_store_write_done() or sbx_store_close(). gc
- * takes the same lock *exclusive* for its whole mark and sweep. So a
- * put followed by a ref write from one store handle is atomic with respect
- * to gc, without the caller doing anything; any number of writers run in
- * parallel. Short-lived processes (the CLI) just close the store; a
- * long-lived process (sbx serve, sbx-vmm) must call sbx_store_write_done()
- * after each logical update, once its new objects are referenced,
- * otherwise gc waits for it and then fails with "store is busy".
- * Deleting a ref needs no lock. flock gives waiting gc no priority: gc
- * gets in between writes, so a store written to without pause starves it
- * until its timeout (SBX_EBUSY) rather than stalling the writers.
+ * ref, a sandbox.json, a manifest). gc holds $SBX_HOME/lock *exclusive*
+ * for its whole mark and sweep; writers hold it *shared*:
+ *
+ *   - Calls that create objects (sbx_store_put_*, sbx_store_tmpfile,
+ *     sbx_manifest_put) take it and keep it ("sticky") until
+ *     sbx_store_write_done() or sbx_store_close(): the new objects are not
+ *     referenced yet.
+ *   - Calls that only write references (sbx_ref_write, sbx_sandbox_create,
+ *     sbx_sandbox_save, sbx_sandbox_remove) take it for their own duration
+ *     when the handle does not hold it, and leave a sticky hold alone.
+ *
+ * So "put, put, write ref" from one handle is atomic with respect to gc
+ * without the caller doing anything, any number of writers run in
+ * parallel, and a command that only updates sandbox.json does not keep gc
+ * waiting. Short-lived processes just close the store; a process that
+ * stores objects and then runs for long (sbx serve, sbx-vmm, a command
+ * that waits for a guest) calls sbx_store_write_done() once its new
+ * objects are referenced, otherwise gc waits for it and then fails with
+ * "store is busy". Deleting a ref needs no lock. flock gives waiting gc no
+ * priority: gc gets in between writes, so a store written to without
+ * pause starves it until its timeout (SBX_EBUSY) rather than stalling the
+ * writers.
  *
  * Threads: a struct sbx_store may be used by one thread at a time.
  * Different processes (and different handles) may use one $SBX_HOME
@@ -111,14 +119,16 @@ char *sbx_store_path(const struct sbx_store *s, const char *rel);
 void sbx_store_set_lock_timeout(struct sbx_store *s, unsigned ms);
 
 /*
- * Takes the store lock shared for writing (no-op when already held by
- * `s`). Called by the mutating functions; callers only need it to cover
- * work done outside this API.
+ * Takes the store lock shared and keeps it until sbx_store_write_done()
+ * (no-op when already held by `s`). The object-creating calls do this
+ * themselves; call it to cover work done outside this API, for instance
+ * reading an object id from one ref and writing it into another.
  */
 int sbx_store_write_begin(struct sbx_store *s, struct sbx_err *e);
 /*
- * Ends a write: releases the shared store lock, so gc may run. Everything
- * written by `s` must be referenced by now. No-op if not held.
+ * Ends a write: releases the store lock (shared or exclusive), so gc may
+ * run. Every object stored through `s` must be referenced by now. No-op
+ * if not held.
  */
 void sbx_store_write_done(struct sbx_store *s);
 /*

@@ -830,6 +830,42 @@ START_TEST(test_gc_waits_for_writers)
 }
 END_TEST
 
+/* Writing only references does not keep gc out afterwards. */
+START_TEST(test_ref_writes_not_sticky)
+{
+	struct sbx_store *s = open_store(NULL), *writer;
+	struct sbx_gc_opts o;
+	struct sbx_gc_stats st;
+	struct sbx_sandbox sb;
+	struct sbx_oid id;
+	struct sbx_err e;
+
+	sbx_err_clear(&e);
+	id = put(s, "kept");
+	sbx_store_write_done(s);
+	sbx_store_set_lock_timeout(s, 100);
+	ck_assert_int_eq(sbx_store_open(sbx_store_home(s), &writer, &e), 0);
+	ck_assert_int_eq(sbx_ref_write(writer, "templates", "t", &id, &e), 0);
+	sbx_sandbox_init(&sb);
+	ck_assert_int_eq(sbx_sandbox_create(writer, &sb, &e), 0);
+	sb.state = SBX_SB_RUNNING;
+	ck_assert_int_eq(sbx_sandbox_save(writer, &sb, &e), 0);
+	sbx_gc_opts_init(&o);
+	ck_assert_msg(sbx_gc(s, &o, &st, &e) == 0, "%s", e.msg);
+	ck_assert(sbx_store_object_exists(s, &id));
+	/* After a put, the same calls keep the sticky hold. */
+	put(writer, "unreferenced yet");
+	ck_assert_int_eq(sbx_sandbox_save(writer, &sb, &e), 0);
+	ck_assert_int_eq(sbx_gc(s, &o, &st, &e), SBX_EBUSY);
+	sbx_store_write_done(writer);
+	ck_assert_int_eq(sbx_gc(s, &o, &st, &e), 0);
+	ck_assert_int_eq(st.objects_removed, 1);
+	sbx_sandbox_release(&sb);
+	sbx_store_close(writer);
+	sbx_store_close(s);
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *suite_store(void)
@@ -855,6 +891,7 @@ Suite *suite_store(void)
 	tcase_add_test(tc, test_gc);
 	tcase_add_test(tc, test_gc_refuses_corrupt_roots);
 	tcase_add_test(tc, test_gc_waits_for_writers);
+	tcase_add_test(tc, test_ref_writes_not_sticky);
 	suite_add_tcase(s, tc);
 	return s;
 }
