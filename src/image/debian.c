@@ -53,13 +53,13 @@ int sbx_debian_measure(const struct sbx_apt_set *set, uint64_t *bytes,
 	return rc;
 }
 
-static void set_entry(struct sbx_ext4_entry *ent, const char *path,
-    mode_t mode)
+static void set_entry(struct sbx_ext4 *w, struct sbx_ext4_entry *ent,
+    const char *path, mode_t mode)
 {
 	memset(ent, 0, sizeof(*ent));
 	ent->path = path;
 	ent->mode = mode;
-	ent->mtime = ent->atime = ent->ctime = time(NULL);
+	ent->mtime = ent->atime = ent->ctime = sbx_ext4_now(w);
 }
 
 /* The merged-/usr skeleton and dpkg's directories. */
@@ -79,13 +79,13 @@ static int skeleton(struct sbx_ext4 *w, struct sbx_err *e)
 	int rc;
 
 	for (i = 0; dirs[i]; i++) {
-		set_entry(&ent, dirs[i], S_IFDIR |
+		set_entry(w, &ent, dirs[i], S_IFDIR |
 		    (!strcmp(dirs[i], "tmp") ? 01777 : 0755));
 		if ((rc = sbx_ext4_add(w, &ent, e)))
 			return rc;
 	}
 	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		set_entry(&ent, links[i][0], S_IFLNK | 0777);
+		set_entry(w, &ent, links[i][0], S_IFLNK | 0777);
 		ent.symlink = links[i][1];
 		if ((rc = sbx_ext4_add(w, &ent, e)))
 			return rc;

@@ -54,6 +54,7 @@ struct sbx_ext4 {
 	struct sbx_ext4_entry file_ent;
 	char *file_path;
 	uint64_t bytes;
+	int64_t now;		/* time for generated entries, 0 = now */
 };
 
 static int ext2_fail(struct sbx_ext4 *w, struct sbx_err *e, errcode_t err,
@@ -370,7 +371,7 @@ static int free_inode(struct sbx_ext4 *w, ext2_ino_t ino,
 	if (err)
 		return ext2_fail(w, e, err, "free", path);
 	in->i_links_count = 0;
-	in->i_dtime = (__u32)time(NULL);
+	in->i_dtime = (__u32)(w->now ? w->now : time(NULL));
 	err = ext2fs_write_inode_full(w->fs, ino, (struct ext2_inode *)in,
 	    sizeof(*in));
 	if (err)
@@ -653,6 +654,11 @@ static int resolve_parent(struct sbx_ext4 *w, const char *path, int create,
 		return rc;
 	*parent = wk.stack[wk.depth];
 	return 0;
+}
+
+int64_t sbx_ext4_now(const struct sbx_ext4 *w)
+{
+	return w->now ? w->now : (int64_t)time(NULL);
 }
 
 int sbx_ext4_exists(struct sbx_ext4 *w, const char *path)
@@ -1053,7 +1059,7 @@ int sbx_ext4_add_data(struct sbx_ext4 *w, const char *path, const void *data,
 	ent.mode = S_IFREG | (perm & 07777);
 	ent.uid = uid;
 	ent.gid = gid;
-	ent.mtime = ent.atime = ent.ctime = time(NULL);
+	ent.mtime = ent.atime = ent.ctime = w->now ? w->now : time(NULL);
 	ent.size = len;
 	if ((rc = sbx_ext4_file_begin(w, &ent, e)))
 		return rc;
@@ -1180,8 +1186,18 @@ int sbx_ext4_open(const char *path, struct sbx_ext4 **out, struct sbx_err *e)
 int sbx_ext4_create(const char *path, uint64_t size, uint64_t inodes,
     struct sbx_ext4 **out, struct sbx_err *e)
 {
+	struct sbx_ext4_fmt f = { size, inodes, NULL, 0 };
+
+	return sbx_ext4_create_fmt(path, &f, out, e);
+}
+
+int sbx_ext4_create_fmt(const char *path, const struct sbx_ext4_fmt *fmt,
+    struct sbx_ext4 **out, struct sbx_err *e)
+{
 	struct sbx_buf err_out = SBX_BUF_INIT;
+	uint64_t size = fmt->size, inodes = fmt->inodes;
 	struct sbx_run r;
+	char uuid[37] = "";
 	int fd, rc;
 
 	size = (size + 4095) & ~4095ULL;
@@ -1200,6 +1216,20 @@ int sbx_ext4_create(const char *path, uint64_t size, uint64_t inodes,
 	    "4096", "-m", "0", "-E", "root_owner=0:0", NULL);
 	if (inodes)
 		sbx_strvec_pushf(&r.argv, "-N%" PRIu64, inodes);
+	if (fmt->uuid) {
+		const unsigned char *u = fmt->uuid;
+
+		snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-"
+		    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		    u[2], u[3], u[4], u[5], (u[6] & 0x0f) | 0x40, u[7],
+		    (u[8] & 0x3f) | 0x80, u[9], u[10], u[11], u[12], u[13],
+		    u[14], u[15]);
+		sbx_strvec_pushl(&r.argv, "-U", uuid, "-E", NULL);
+		sbx_strvec_pushf(&r.argv, "hash_seed=%s", uuid);
+	}
+	if (fmt->time > 0)
+		sbx_strvec_pushf(&r.env, "E2FSPROGS_FAKE_TIME=%lld",
+		    (long long)fmt->time);
 	sbx_strvec_pushl(&r.argv, path, NULL);
 	sbx_strvec_pushf(&r.argv, "%" PRIu64 "k", size / 1024);
 	/* mke2fs lives in /sbin, which a user's PATH may lack */
@@ -1226,7 +1256,13 @@ int sbx_ext4_create(const char *path, uint64_t size, uint64_t inodes,
 	sbx_buf_release(&err_out);
 	if (rc)
 		return rc;
-	return writer_open(path, out, e);
+	if ((rc = writer_open(path, out, e)))
+		return rc;
+	if (fmt->time > 0) {
+		(*out)->now = fmt->time;
+		(*out)->fs->now = (time_t)fmt->time;
+	}
+	return 0;
 }
 
 void sbx_ext4_set_flags(struct sbx_ext4 *w, int flags)

@@ -87,6 +87,23 @@ enum {
  */
 int sbx_ext4_create(const char *path, uint64_t size, uint64_t inodes,
     struct sbx_ext4 **out, struct sbx_err *e);
+/*
+ * Formatting options for byte-identical images: the same inputs with the
+ * same `uuid` and `time` give the same image.
+ */
+struct sbx_ext4_fmt {
+	uint64_t size;		/* bytes, rounded up to 4 KiB */
+	uint64_t inodes;	/* at least this many; 0 = mke2fs's ratio */
+	const unsigned char *uuid; /* 16 bytes: file system UUID and
+				   directory hash seed; NULL = random */
+	int64_t time;		/* superblock and generated files' times;
+				   0 = now */
+};
+
+/* sbx_ext4_create with all the options. */
+int sbx_ext4_create_fmt(const char *path, const struct sbx_ext4_fmt *fmt,
+    struct sbx_ext4 **out, struct sbx_err *e);
+
 /* Opens an existing ext4 image for adding entries. */
 int sbx_ext4_open(const char *path, struct sbx_ext4 **out,
     struct sbx_err *e);
@@ -139,6 +156,9 @@ int sbx_ext4_remove(struct sbx_ext4 *w, const char *path, int contents_only,
  */
 int sbx_ext4_read_file(struct sbx_ext4 *w, const char *path,
     struct sbx_buf *out, size_t max, struct sbx_err *e);
+
+/* The time for generated entries: sbx_ext4_fmt.time, or now. */
+int64_t sbx_ext4_now(const struct sbx_ext4 *w);
 
 /* 1 if `path` exists in the image (parents' symlinks followed), else 0. */
 int sbx_ext4_exists(struct sbx_ext4 *w, const char *path);

@@ -30,6 +30,9 @@
 #define ROOTFS_FORMAT "sbx-rootfs-1"
 #define CACHE_KIND "rootfs-cache"
 #define APT_LISTS "/var/lib/apt/lists"
+/* Times of generated files and the superblock, unless SOURCE_DATE_EPOCH
+   says otherwise: fixed, so equal inputs give byte-identical images. */
+#define ROOTFS_EPOCH 1704067200		/* 2024-01-01 */
 
 static void note(const struct sbx_rootfs_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -209,11 +212,29 @@ static json_t *from_json(const struct sbx_template *t)
 	}
 }
 
+/* Format options: UUID from the cache key, fixed time. */
+static struct sbx_ext4_fmt fmt_for(const struct sbx_oid *key, uint64_t size,
+    uint64_t inodes)
+{
+	struct sbx_ext4_fmt f = { size, inodes, key->hash, ROOTFS_EPOCH };
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (sde && *sde) {
+		v = strtoll(sde, &end, 10);
+		if (!*end && v > 0)
+			f.time = v;
+	}
+	return f;
+}
+
 /* Writes the image for a Debian `from` into `img`. */
 static int build_debian(const struct sbx_template *t,
-    const struct sbx_rootfs_opts *o, const char *img, json_t *pkgs,
-    struct sbx_err *e)
+    const struct sbx_rootfs_opts *o, const struct sbx_oid *key,
+    const char *img, json_t *pkgs, struct sbx_err *e)
 {
+	struct sbx_ext4_fmt f;
 	struct sbx_apt_set set = { NULL, 0 };
 	struct sbx_ext4 *w = NULL;
 	uint64_t bytes, ents;
@@ -233,9 +254,8 @@ static int build_debian(const struct sbx_template *t,
 	note(o, "%zu downloaded, %zu cached", fetched, set.n - fetched);
 	if ((rc = sbx_debian_measure(&set, &bytes, &ents, e)))
 		goto out;
-	rc = sbx_ext4_create(img, sbx_ext4_size_for(bytes, ents, o->disk),
-	    0, &w, e);
-	if (rc)
+	f = fmt_for(key, sbx_ext4_size_for(bytes, ents, o->disk), 0);
+	if ((rc = sbx_ext4_create_fmt(img, &f, &w, e)))
 		goto out;
 	note(o, "writing %zu packages into the image", set.n);
 	if ((rc = sbx_debian_write(&set, w, e)))
@@ -253,8 +273,10 @@ out:
 }
 
 static int build_archive(const struct sbx_template *t,
-    const struct sbx_rootfs_opts *o, const char *img, struct sbx_err *e)
+    const struct sbx_rootfs_opts *o, const struct sbx_oid *key,
+    const char *img, struct sbx_err *e)
 {
+	struct sbx_ext4_fmt f;
 	const struct sbx_source_stats *ss;
 	struct sbx_source *src = NULL;
 	struct sbx_ext4 *w = NULL;
@@ -266,8 +288,9 @@ static int build_archive(const struct sbx_template *t,
 	if (rc)
 		return rc;
 	ss = sbx_source_stats(src);
-	rc = sbx_ext4_create(img, sbx_ext4_size_for(ss->bytes, ss->entries,
-	    o->disk), ss->entries + 4096, &w, e);
+	f = fmt_for(key, sbx_ext4_size_for(ss->bytes, ss->entries, o->disk),
+	    ss->entries + 4096);
+	rc = sbx_ext4_create_fmt(img, &f, &w, e);
 	if (!rc) {
 		note(o, "writing %" PRIu64 " entries (%u layers) into the "
 		    "image", ss->entries, ss->layers);
@@ -311,9 +334,9 @@ int sbx_rootfs_build(struct sbx_store *st, const struct sbx_template *t,
 		goto out;
 	close(fd);
 	if (t->from.kind == SBX_FROM_DEBIAN)
-		rc = build_debian(t, &opts, img, pkgs, e);
+		rc = build_debian(t, &opts, &key, img, pkgs, e);
 	else
-		rc = build_archive(t, &opts, img, e);
+		rc = build_archive(t, &opts, &key, img, e);
 	if (rc)
 		goto out;
 	if (stat(img, &sb) < 0) {

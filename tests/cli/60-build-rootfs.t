@@ -5,7 +5,7 @@
 # messages and leave nothing in the store.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
-plan 26
+plan 27
 H="$T/h"
 D="$SRC/tests/data/image"
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
@@ -48,6 +48,7 @@ is "$(echo "$out" | field rootfs)" "$id" "cached rebuild gives the same id"
 like "$err" "root file system is cached" "and says so"
 run sbx --home "$H" --json build --rootfs-only --no-cache "$T/ok.yaml"
 is "$(echo "$out" | field cached)" False "--no-cache builds again"
+is "$(echo "$out" | field image)" "$img" "and writes a byte-identical image"
 
 # bad sources: exact messages, nothing stored
 H2="$T/h2"
