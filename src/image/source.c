@@ -7,9 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -359,6 +363,7 @@ struct layer {
 	char *file;		/* archive file, or the outer tar */
 	char *member;		/* member of `file`, or NULL */
 	char *label;		/* for messages */
+	char *sha256;		/* expected digest (hex), or NULL */
 	struct sbx_strvec whiteouts;	/* paths to remove */
 	struct sbx_strvec opaque;	/* directories to empty */
 };
@@ -372,7 +377,7 @@ struct sbx_source {
 };
 
 static void add_layer(struct sbx_source *s, const char *file,
-    const char *member)
+    const char *member, const char *sha256)
 {
 	struct layer *l;
 
@@ -382,6 +387,7 @@ static void add_layer(struct sbx_source *s, const char *file,
 	l->file = xstrdup(file);
 	l->member = member ? xstrdup(member) : NULL;
 	l->label = member ? xasprintf("%s:%s", file, member) : xstrdup(file);
+	l->sha256 = sha256 ? xstrdup(sha256) : NULL;
 	sbx_strvec_init(&l->whiteouts);
 	sbx_strvec_init(&l->opaque);
 }
@@ -391,6 +397,58 @@ static int layer_open(struct layer *l, struct archive **a, struct sbx_err *e)
 	if (l->member)
 		return sbx_archive_open_member(l->file, l->member, a, e);
 	return sbx_archive_open_file(l->file, a, e);
+}
+
+/* Checks the SHA256 of a layer's raw bytes against its digest. */
+static int layer_verify(struct layer *l, struct sbx_err *e)
+{
+	crypto_hash_sha256_state st;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[65], buf[READ_BLOCK];
+	struct archive *a = NULL;
+	ssize_t n;
+	int fd = -1, rc;
+
+	if (!l->sha256)
+		return 0;
+	if (sodium_init() < 0)
+		return sbx_err_set(e, SBX_EFAIL, "cannot initialize libsodium");
+	if (l->member) {
+		if ((rc = seek_member(l->file, l->member, &a, e)))
+			return rc;
+	} else if ((fd = open(l->file, O_RDONLY | O_CLOEXEC)) < 0) {
+		return errno == ENOENT ? sbx_err_set(e, SBX_ENOENT, "'%s': "
+		    "layer blob missing", l->label) :
+		    sbx_err_sys(e, "cannot open '%s'", l->label);
+	}
+	crypto_hash_sha256_init(&st);
+	for (;;) {
+		n = a ? archive_read_data(a, buf, sizeof(buf)) :
+		    read(fd, buf, sizeof(buf));
+		if (n < 0 && !a && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		crypto_hash_sha256_update(&st, (unsigned char *)buf, n);
+	}
+	if (n < 0)
+		rc = a ? archive_fail(a, l->label, e) :
+		    sbx_err_sys(e, "cannot read '%s'", l->label);
+	else
+		rc = 0;
+	if (a)
+		archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		return rc;
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if (strcmp(hex, l->sha256))
+		return sbx_err_set(e, SBX_ECORRUPT, "'%s': layer content has "
+		    "sha256:%s, the manifest says sha256:%s", l->label, hex,
+		    l->sha256);
+	return 0;
 }
 
 /* Pass one over a layer: sizes, path checks, whiteouts. */
@@ -467,6 +525,13 @@ static int oci_read(struct sbx_source *s, int is_dir, const char *rel,
 		return sbx_err_set(e, SBX_EINVAL, "'%s': '%s': bad JSON at "
 		    "line %d: %s", s->path, rel, je.line, je.text);
 	return 0;
+}
+
+/* The hex of "sha256:<hex>" (64 digits), or NULL. */
+static const char *sha256_of(const char *digest)
+{
+	return digest && !strncmp(digest, "sha256:", 7) &&
+	    strlen(digest + 7) == 64 ? digest + 7 : NULL;
 }
 
 /* "sha256:<hex>" -> "blobs/sha256/<hex>", refusing anything else. */
@@ -558,8 +623,10 @@ static int oci_index(struct sbx_source *s, int is_dir, struct sbx_err *e)
 		goto out;
 	}
 	json_array_foreach(layers, i, l) {
-		lp = digest_path(json_string_value(json_object_get(l,
-		    "digest")));
+		const char *dg = json_string_value(json_object_get(l,
+		    "digest"));
+
+		lp = digest_path(dg);
 		if (!lp) {
 			rc = oci_bad(s, "bad layer digest in image manifest", e);
 			goto out;
@@ -567,10 +634,10 @@ static int oci_index(struct sbx_source *s, int is_dir, struct sbx_err *e)
 		if (is_dir) {
 			char *f = xasprintf("%s/%s", s->path, lp);
 
-			add_layer(s, f, NULL);
+			add_layer(s, f, NULL, sha256_of(dg));
 			free(f);
 		} else {
-			add_layer(s, s->path, lp);
+			add_layer(s, s->path, lp, sha256_of(dg));
 		}
 		free(lp);
 	}
@@ -597,7 +664,9 @@ static int docker_manifest(struct sbx_source *s, json_t *doc,
 		if (!p || sbx_archive_norm_path(p, norm, sizeof(norm)) ||
 		    !*norm)
 			return oci_bad(s, "bad layer path in manifest.json", e);
-		add_layer(s, s->path, norm);
+		/* newer docker names layers by digest: check those */
+		add_layer(s, s->path, norm, !strncmp(norm, "blobs/sha256/", 13)
+		    && strlen(norm + 13) == 64 ? norm + 13 : NULL);
 	}
 	return 0;
 }
@@ -636,9 +705,12 @@ int sbx_source_open(enum sbx_source_kind kind, const char *path,
 	if (kind == SBX_SOURCE_OCI)
 		rc = oci_layers(s, e);
 	else
-		add_layer(s, path, NULL);
-	for (i = 0; !rc && i < s->nlayers; i++)
-		rc = layer_measure(s, &s->layers[i], e);
+		add_layer(s, path, NULL, NULL);
+	for (i = 0; !rc && i < s->nlayers; i++) {
+		rc = layer_verify(&s->layers[i], e);
+		if (!rc)
+			rc = layer_measure(s, &s->layers[i], e);
+	}
 	if (rc) {
 		sbx_source_free(s);
 		return rc;
@@ -691,6 +763,7 @@ void sbx_source_free(struct sbx_source *s)
 		free(s->layers[i].file);
 		free(s->layers[i].member);
 		free(s->layers[i].label);
+		free(s->layers[i].sha256);
 		sbx_strvec_clear(&s->layers[i].whiteouts);
 		sbx_strvec_clear(&s->layers[i].opaque);
 	}

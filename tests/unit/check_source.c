@@ -358,6 +358,42 @@ START_TEST(oci_layout_whiteouts)
 }
 END_TEST
 
+START_TEST(oci_tampered_layer)
+{
+	char dir[4096], img[4200], want[8192];
+	json_t *idx, *man;
+	const char *d;
+	char *p;
+	struct sbx_err e;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/oci", unit_tmpdir());
+	snprintf(img, sizeof(img), "%s.img", dir);
+	write_oci(dir);
+	p = xasprintf("%s/index.json", dir);
+	idx = json_load_file(p, 0, NULL);
+	free(p);
+	d = json_string_value(json_object_get(json_array_get(json_object_get(
+	    idx, "manifests"), 0), "digest"));
+	p = xasprintf("%s/blobs/sha256/%s", dir, d + 7);
+	man = json_load_file(p, 0, NULL);
+	free(p);
+	d = json_string_value(json_object_get(json_array_get(json_object_get(
+	    man, "layers"), 0), "digest"));
+	p = xasprintf("%s/blobs/sha256/%s", dir, d + 7);
+	f = fopen(p, "ab");
+	fputs("tampered", f);
+	fclose(f);
+	ck_assert_int_eq(build(SBX_SOURCE_OCI, dir, img, &e), SBX_ECORRUPT);
+	snprintf(want, sizeof(want), "'%s': layer content has sha256:", p);
+	ck_assert_msg(!strncmp(e.msg, want, strlen(want)), "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, d + 7), "%s", e.msg);
+	free(p);
+	json_decref(man);
+	json_decref(idx);
+}
+END_TEST
+
 START_TEST(oci_tarball)
 {
 	char dir[4096], tar[4200], img[4200];
@@ -540,6 +576,7 @@ Suite *suite_source(void)
 	tcase_add_test(tc, tar_every_entry_type);
 	tcase_add_test(tc, tar_gnu_sparse);
 	tcase_add_test(tc, oci_layout_whiteouts);
+	tcase_add_test(tc, oci_tampered_layer);
 	tcase_add_test(tc, oci_tarball);
 	tcase_add_test(tc, docker_save_tarball);
 	tcase_add_test(tc, entries_leaving_the_root);
