@@ -50,14 +50,19 @@ sparse_copy(const char *src, const char *dst, struct sbx_err *e)
 		if (data < 0)
 			break;		/* ENXIO: only a hole remains */
 		hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0)
+		if (hole < 0 || hole > end)
 			hole = end;
 		for (off = data; off < hole && !rc; ) {
 			size_t want = (size_t)(hole - off) < sizeof(buf) ?
 			    (size_t)(hole - off) : sizeof(buf);
 			ssize_t n = pread(in, buf, want, off);
 
-			if (n <= 0 || pwrite(out, buf, (size_t)n, off) != n)
+			if (n == 0) {
+				/* Shorter than it said: the rest is a hole. */
+				off = end;
+				break;
+			}
+			if (n < 0 || pwrite(out, buf, (size_t)n, off) != n)
 				rc = sbx_err_sys(e, "cannot copy '%s' to '%s'",
 				    src, dst);
 			else

@@ -14,6 +14,7 @@ extern const struct sbx_cmd cmd_doctor;
 extern const struct sbx_cmd cmd_exec;
 extern const struct sbx_cmd cmd_gc;
 extern const struct sbx_cmd cmd_help;
+extern const struct sbx_cmd cmd_image;
 extern const struct sbx_cmd cmd_inspect;
 extern const struct sbx_cmd cmd_logs;
 extern const struct sbx_cmd cmd_ls;
@@ -35,6 +36,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_exec,
 	&cmd_gc,
 	&cmd_help,
+	&cmd_image,
 	&cmd_inspect,
 	&cmd_logs,
 	&cmd_ls,
