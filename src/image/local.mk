@@ -26,3 +26,9 @@ TESTS += tests/cli/60-build-rootfs.t tests/cli/61-build-debian.t
 EXTRA_DIST += tests/cli/60-build-rootfs.t tests/cli/61-build-debian.t \
 	tests/data/image/escape.tar tests/data/image/corrupt.tar.gz \
 	tests/bench/image-write.sh
+# guest kernel, initramfs and the default image (`sbx image`; the lead)
+libsbx_a_SOURCES += \
+	%reldir%/guest.c %reldir%/guest.h \
+	%reldir%/kernel.c %reldir%/kernel.h \
+	%reldir%/pull.c %reldir%/pull.h
+sbx_SOURCES += src/cli/cmd-image.c
