@@ -13,3 +13,4 @@ sbx_SOURCES += src/cli/cmd-templates.c
 
 tests_unit_check_sbx_SOURCES += tests/unit/check_template.c
 EXTRA_DIST += tests/cli/22-templates.t tests/data/templates
+TESTS += tests/cli/22-templates.t
