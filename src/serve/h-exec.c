@@ -167,6 +167,10 @@ h_logs(struct req *r)
 	j = xcalloc(1, sizeof(*j));
 	j->query = xstrdup(r->arg);
 	j->follow = req_query_bool(r, "follow", 0);
+	/* A followed log may stay quiet for as long as the sandbox does. */
+	if (j->follow)
+		MHD_set_connection_option(r->mc, MHD_CONNECTION_OPTION_TIMEOUT,
+		    0u);
 	return stream_reply(r, 0, "text/plain; charset=utf-8", logs_run, NULL,
 	    j, logs_job_free);
 }

@@ -50,7 +50,7 @@ h_sb_create(struct req *r)
 	struct sbx_sandbox sb;
 	struct sbx_conn *c;
 	struct sbx_err e;
-	json_t *j = req_json(r);
+	json_t *j = req_json_opt(r);
 	enum MHD_Result ret;
 
 	if (!j)
@@ -187,19 +187,10 @@ h_sb_resume(struct req *r)
 	return lifecycle(r, r->srv->backend->resume);
 }
 
-/* The optional JSON body of a POST (empty = {}); NULL when answered. */
-static json_t *
-body_or_empty(struct req *r)
-{
-	if (!r->body.len)
-		return json_object();
-	return req_json(r);
-}
-
 enum MHD_Result
 h_sb_resize(struct req *r)
 {
-	json_t *j = body_or_empty(r), *mem;
+	json_t *j = req_json_opt(r), *mem;
 	json_int_t vcpus = 0;
 	uint64_t memory = 0;
 	struct sbx_conn *c;
@@ -244,7 +235,7 @@ enum MHD_Result
 h_sb_fork(struct req *r)
 {
 	struct sbx_strvec ids = SBX_STRVEC_INIT;
-	json_t *j = body_or_empty(r), *arr;
+	json_t *j = req_json_opt(r), *arr;
 	json_int_t count = 1;
 	struct sbx_conn *c;
 	struct sbx_err e;
@@ -286,7 +277,7 @@ enum MHD_Result
 h_sb_snapshot(struct req *r)
 {
 	struct sbx_snapshot_info si;
-	json_t *j = body_or_empty(r);
+	json_t *j = req_json_opt(r);
 	const char *msg = NULL;
 	struct sbx_conn *c;
 	struct sbx_err e;

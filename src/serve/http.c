@@ -154,6 +154,14 @@ req_json(struct req *r)
 	return j;
 }
 
+json_t *
+req_json_opt(struct req *r)
+{
+	if (!r->body.len)
+		return json_object();
+	return req_json(r);
+}
+
 struct sbx_conn *
 req_conn(struct req *r, struct sbx_err *e)
 {
@@ -412,6 +420,7 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 	if (cfg->bcfg.token)
 		srv->bcfg.token = srv->token = xstrdup(cfg->bcfg.token);
 	srv->log_requests = cfg->log_requests;
+	srv->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
 	r = sbx_token_db_open(cfg->home, &srv->tokens, e);
 	if (r < 0)
 		goto fail;
@@ -429,8 +438,7 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)(cfg->max_conns ? cfg->max_conns : 256),
-	    MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)(cfg->timeout_s ? cfg->timeout_s : 30),
+	    MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SBX_SERVE_HEADER_MAX,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_END);

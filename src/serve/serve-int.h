@@ -29,6 +29,7 @@ struct sbx_server {
 	char *home, *url, *token, *unix_path, *base_url;
 	struct sbx_token_db *tokens;
 	int log_requests;
+	unsigned timeout_s;		/* idle connection timeout */
 	int lfd;			/* listening socket */
 };
 
@@ -93,6 +94,8 @@ enum MHD_Result reply_response(struct req *r, unsigned status,
 const char *req_query(struct req *r, const char *key);
 /* Parses the buffered body as a JSON object (400 answered on failure). */
 json_t *req_json(struct req *r);
+/* Like req_json, but an empty body is {}. */
+json_t *req_json_opt(struct req *r);
 /* The backend connection for this request (error in e). */
 struct sbx_conn *req_conn(struct req *r, struct sbx_err *e);
 /* A boolean query argument ("1", "true", "yes"), default `def`. */
@@ -147,8 +150,10 @@ enum MHD_Result h_logs(struct req *r);
  * A backend op running in a worker thread that writes to pipes; the
  * response reads them. `run` gets the write ends (out, err; err is -1 for
  * raw streams) and returns 0 or an SBX_E code filling `e`. ndjson: frame
- * output as {"stdout"|"stderr": base64} lines and finish with `finish`'s
- * frame; raw: copy the bytes of `out`.
+ * output as {"stdout"|"stderr": base64} lines, send {"keepalive": true}
+ * when the op has been silent for a third of the connection timeout (so
+ * a quiet command outlives it), and finish with `finish`'s frame; raw:
+ * copy the bytes of `out`.
  */
 struct stream;
 typedef int (*stream_run_fn)(struct stream *s, void *arg, int out_fd,

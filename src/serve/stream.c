@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/xmalloc.h"
 #include "serve/serve-int.h"
 #include "core/banned.h"
@@ -51,6 +52,8 @@ struct stream {
 	size_t off;
 	uint64_t data_bytes;	/* output produced before the end */
 	int ended;		/* final frame queued / raw stream over */
+	unsigned hb_ms;		/* keepalive after this much silence */
+	uint64_t last_out;	/* monotonic ms of the last bytes queued */
 	pthread_t th;
 };
 
@@ -231,8 +234,12 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 			return !s->ndjson && s->rc < 0 ?
 			    MHD_CONTENT_READER_END_WITH_ERROR :
 			    MHD_CONTENT_READER_END_OF_STREAM;
-		pump(s, 1000);
+		pump(s, (int)(s->hb_ms < 1000 ? s->hb_ms : 1000));
+		if (s->out.len == s->off && s->ndjson &&
+		    sbx_clock_ms() - s->last_out >= s->hb_ms)
+			sbx_buf_addstr(&s->out, "{\"keepalive\":true}\n");
 	}
+	s->last_out = sbx_clock_ms();
 	n = s->out.len - s->off;
 	if (n > max)
 		n = max;
@@ -292,6 +299,9 @@ stream_reply(struct req *r, int ndjson, const char *ctype,
 	s->donefd[0] = s->donefd[1] = -1;
 	sbx_buf_init(&s->out, 0);
 	sbx_err_clear(&s->err);
+	s->hb_ms = r->srv->timeout_s * 1000 / 3;
+	if (s->hb_ms < 100)
+		s->hb_ms = 100;
 	if (pipe_cloexec(&s->rfd[0], &s->wfd[0]) < 0 ||
 	    (ndjson && pipe_cloexec(&s->rfd[1], &s->wfd[1]) < 0) ||
 	    pipe_cloexec(&s->donefd[0], &s->donefd[1]) < 0) {
@@ -311,7 +321,8 @@ stream_reply(struct req *r, int ndjson, const char *ctype,
 	}
 	pthread_detach(s->th);
 	/* Let an op that fails at once (no such sandbox) answer 4xx. */
-	while (!s->ended && s->data_bytes == 0 && waited < PEEK_MS) {
+	while (!s->ended && s->data_bytes == 0 && waited < PEEK_MS &&
+	    waited < s->hb_ms) {
 		pump(s, 100);
 		waited += 100;
 	}
@@ -329,5 +340,6 @@ stream_reply(struct req *r, int ndjson, const char *ctype,
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	s->last_out = sbx_clock_ms();
 	return reply_response(r, 200, resp);
 }

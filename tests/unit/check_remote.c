@@ -59,14 +59,25 @@ fx_check(const char *query, struct sbx_err *e)
 	return 0;
 }
 
+/* Three sandboxes: running, stopped, running. */
 static int
 fx_list(struct sbx_conn *c, struct sbx_sandbox **out, size_t *n,
     struct sbx_err *e)
 {
+	size_t i;
+
 	(void)c;
 	(void)e;
-	*out = xcalloc(1, sizeof(**out));
-	*n = 0;
+	*out = xcalloc(4, sizeof(**out));
+	for (i = 0; i < 3; i++) {
+		sbx_sandbox_init(&(*out)[i]);
+		snprintf((*out)[i].id, SBX_SANDBOX_ID_SIZE, "sb-aaaaaaaaaaa%c",
+		    (char)('2' + i));
+		(*out)[i].state = i == 1 ? SBX_SB_STOPPED : SBX_SB_RUNNING;
+		(*out)[i].spec.vcpus = 1;
+		(*out)[i].created = (*out)[i].updated = 1800000000 + (int)i;
+	}
+	*n = 3;
 	return 0;
 }
 
@@ -170,7 +181,21 @@ fx_file_get(struct sbx_conn *c, const char *query, const char *path,
 	return r;
 }
 
+/* A slow operation: longer than the server's connection timeout. */
+static int
+fx_stop(struct sbx_conn *c, const char *query, struct sbx_err *e)
+{
+	struct timespec ts = { 2, 500000000 };
+
+	(void)c;
+	if (fx_check(query, e) < 0)
+		return SBX_ENOENT;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 static const struct sbx_backend fixture = {
+	.stop = fx_stop,
 	.name = "fixture",
 	.open = fx_open,
 	.close = fx_close,
@@ -197,6 +222,7 @@ server_up(void)
 	cfg.listen = "127.0.0.1:0";
 	cfg.home = home;
 	cfg.backend = &fixture;
+	cfg.timeout_s = 1;	/* silent commands must outlive it */
 	ck_assert_msg(sbx_token_create(home, SBX_SCOPE_ADMIN, time(NULL), 0,
 	    NULL, &admin_token, NULL, &e) == 0, "token: %s", e.msg);
 	ck_assert_msg(sbx_serve_start(&cfg, &srv, &e) == 0, "serve: %s",
@@ -276,6 +302,15 @@ START_TEST(test_exec_stream)
 	ck_assert_str_eq(b.buf, "hello\n");
 	slurp(err, &b);
 	ck_assert_str_eq(b.buf, "oops\n");
+	/* A command silent for longer than the connection timeout. */
+	argv[2] = "sleep 3; echo late";
+	ftruncate(out, 0);
+	lseek(out, 0, SEEK_SET);
+	ck_assert_msg(sbx_backend_remote.exec(c, "fx", &o, &r, &e) == 0,
+	    "silent exec: %s", e.msg);
+	ck_assert_int_eq(r.exit_code, 0);
+	slurp(out, &b);
+	ck_assert_str_eq(b.buf, "late\n");
 	/* An unknown sandbox is a clean 404 before any output. */
 	ck_assert_int_eq(sbx_backend_remote.exec(c, "nope", &o, &r, &e),
 	    SBX_ENOENT);
@@ -348,7 +383,11 @@ START_TEST(test_errors)
 
 	sbx_err_clear(&e);
 	ck_assert_int_eq(sbx_backend_remote.list(c, &v, &n, &e), 0);
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[2].id, "sb-aaaaaaaaaaa4");
+	ck_assert_int_eq(v[1].state, SBX_SB_STOPPED);
+	while (n)
+		sbx_sandbox_release(&v[--n]);
 	free(v);
 	ck_assert_int_eq(sbx_backend_remote.get(c, "fx", &sb, &e), 0);
 	ck_assert_str_eq(sb.id, "sb-aaaaaaaaaaaa");
@@ -363,6 +402,8 @@ START_TEST(test_errors)
 	ck_assert_int_eq(sbx_backend_remote.get(c, "x/y", &sb, &e),
 	    SBX_ENOENT);
 	sbx_sandbox_release(&sb);
+	ck_assert_msg(sbx_backend_remote.stop(c, "fx", &e) == 0,
+	    "an operation slower than the connection timeout: %s", e.msg);
 	ck_assert_int_eq(sbx_backend_remote.fork(c, "fx", 2, &ids, &e),
 	    SBX_ENOTSUP);
 	ck_assert_str_eq(e.msg, "'fork' is not supported by backend "
@@ -375,6 +416,74 @@ START_TEST(test_errors)
 	    "message '%s'", e.msg);
 	sbx_sandbox_release(&sb);
 	sbx_backend_remote.close(bad);
+	sbx_backend_remote.close(c);
+}
+END_TEST
+
+/* GET `path` through the client; the JSON answer or NULL (code in e). */
+static json_t *
+get_json(struct sbx_conn *c, const char *path, struct sbx_err *e)
+{
+	json_t *j = NULL;
+
+	sbx_err_clear(e);
+	remote_call(c, "GET", xstrdup(path), NULL, &j, e);
+	return j;
+}
+
+/* The ids of a list answer, space-separated, and its next_cursor. */
+static void
+page(json_t *j, char *ids, size_t len, const char **next)
+{
+	json_t *it;
+	size_t i;
+
+	ids[0] = '\0';
+	json_array_foreach(json_object_get(j, "sandboxes"), i, it)
+		snprintf(ids + strlen(ids), len - strlen(ids), "%s%s",
+		    i ? " " : "", json_string_value(json_object_get(it, "id")));
+	*next = json_string_value(json_object_get(j, "next_cursor"));
+}
+
+START_TEST(test_paging)
+{
+	struct sbx_conn *c = client(admin_token);
+	const char *next;
+	struct sbx_err e;
+	char ids[256];
+	json_t *j;
+
+	j = get_json(c, "/v1/sandboxes?limit=2", &e);
+	ck_assert_msg(j != NULL, "list: %s", e.msg);
+	page(j, ids, sizeof(ids), &next);
+	ck_assert_str_eq(ids, "sb-aaaaaaaaaaa2 sb-aaaaaaaaaaa3");
+	ck_assert_str_eq(next, "sb-aaaaaaaaaaa3");
+	json_decref(j);
+	j = get_json(c, "/v1/sandboxes?limit=2&cursor=sb-aaaaaaaaaaa3", &e);
+	page(j, ids, sizeof(ids), &next);
+	ck_assert_str_eq(ids, "sb-aaaaaaaaaaa4");
+	ck_assert_ptr_null(next);
+	json_decref(j);
+	j = get_json(c, "/v1/sandboxes?state=running&limit=1", &e);
+	page(j, ids, sizeof(ids), &next);
+	ck_assert_str_eq(ids, "sb-aaaaaaaaaaa2");
+	ck_assert_str_eq(next, "sb-aaaaaaaaaaa2");
+	json_decref(j);
+	j = get_json(c, "/v1/sandboxes?state=running&limit=1&"
+	    "cursor=sb-aaaaaaaaaaa2", &e);
+	page(j, ids, sizeof(ids), &next);
+	ck_assert_str_eq(ids, "sb-aaaaaaaaaaa4");
+	ck_assert_ptr_null(next);
+	json_decref(j);
+	j = get_json(c, "/v1/sandboxes?state=stopped", &e);
+	page(j, ids, sizeof(ids), &next);
+	ck_assert_str_eq(ids, "sb-aaaaaaaaaaa3");
+	json_decref(j);
+	ck_assert_ptr_null(get_json(c, "/v1/sandboxes?cursor=sb-gone", &e));
+	ck_assert_int_eq(e.code, SBX_EUSAGE);
+	ck_assert_msg(strstr(e.msg, "query 'cursor'"), "message '%s'", e.msg);
+	ck_assert_ptr_null(get_json(c, "/v1/sandboxes?limit=0", &e));
+	ck_assert_msg(strstr(e.msg, "query 'limit'"), "message '%s'", e.msg);
 	sbx_backend_remote.close(c);
 }
 END_TEST
@@ -480,6 +589,7 @@ Suite *suite_remote(void)
 	tcase_add_test(live, test_exec_stream);
 	tcase_add_test(live, test_files_stream);
 	tcase_add_test(live, test_errors);
+	tcase_add_test(live, test_paging);
 	suite_add_tcase(s, live);
 	return s;
 }
