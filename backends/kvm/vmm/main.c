@@ -3,7 +3,8 @@
  *
  * sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
  *         [--vcpus N] [--disk PATH[,ro]] [--rng] [--serial-log PATH]
- *         [--console] [--control SOCK] [--id SBXID]
+ *         [--console] [--control SOCK] [--vsock SOCK [--cid N]]
+ *         [--id SBXID]
  *
  * Exit statuses: backends/kvm/proto/control.h (enum sbx_vmm_exit).
  */
@@ -35,7 +36,7 @@ static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
-    "               [--id SBXID]\n";
+    "               [--vsock SOCK [--cid N]] [--id SBXID]\n";
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -48,6 +49,8 @@ static const struct option long_opts[] = {
 	{ "serial-log", required_argument, NULL, 'l' },
 	{ "console", no_argument, NULL, 'C' },
 	{ "control", required_argument, NULL, 's' },
+	{ "vsock", required_argument, NULL, 'v' },
+	{ "cid", required_argument, NULL, 'u' },
 	{ "id", required_argument, NULL, 'I' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -86,6 +89,7 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 	cfg->cmdline = DEFAULT_CMDLINE;
 	cfg->memory = 256ULL << 20;
 	cfg->vcpus = 1;
+	cfg->cid = 3;
 	*ctl = NULL;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -136,6 +140,14 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 			break;
 		case 's':
 			*ctl = optarg;
+			break;
+		case 'v':
+			cfg->vsock = optarg;
+			break;
+		case 'u':
+			if (sbx_parse_int(optarg, 3, 0xfffffffeLL, &n, &e) < 0)
+				return usage_error("--cid: %s", e.msg);
+			cfg->cid = n;
 			break;
 		case 'I':
 			cfg->id = optarg;

@@ -27,6 +27,7 @@
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/vmm.h"
+#include "kvm/vmm/vsock.h"
 #include "core/banned.h"
 
 static const struct {
@@ -197,6 +198,15 @@ devices_setup(struct vmm *vm, const struct vmm_config *cfg,
 	/* The disk first: it becomes /dev/vda. */
 	if (cfg->disk) {
 		d = virtio_blk_new(cfg->disk, cfg->disk_ro, e);
+		if (!d)
+			return SBX_EINVAL;
+		vm->vdev[vm->nvdev++] = d;
+		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
+		    &vm->mem, vm->loop, e)) < 0)
+			return r;
+	}
+	if (cfg->vsock) {
+		d = virtio_vsock_new(cfg->cid, cfg->vsock, vm->loop, e);
 		if (!d)
 			return SBX_EINVAL;
 		vm->vdev[vm->nvdev++] = d;

@@ -36,6 +36,8 @@ struct vmm_config {
 	const char *disk;	/* NULL: no virtio-blk */
 	bool disk_ro;
 	bool rng;		/* attach virtio-rng */
+	const char *vsock;	/* host unix socket of virtio-vsock, or NULL */
+	uint64_t cid;		/* guest CID for vsock */
 	const char *serial_log;	/* NULL: none */
 	bool console;		/* serial on stdin/stdout */
 	const char *id;		/* sandbox id, for logs */
