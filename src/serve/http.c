@@ -466,6 +466,7 @@ sbx_serve_stop(struct sbx_server *s)
 {
 	if (!s)
 		return;
+	__atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	if (s->lfd >= 0)

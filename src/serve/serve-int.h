@@ -30,6 +30,8 @@ struct sbx_server {
 	struct sbx_token_db *tokens;
 	int log_requests;
 	unsigned timeout_s;		/* idle connection timeout */
+	int stopping;			/* set (atomically) by stop: streams
+					   end so connection threads exit */
 	int lfd;			/* listening socket */
 };
 

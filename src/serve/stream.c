@@ -53,6 +53,7 @@ struct stream {
 	uint64_t data_bytes;	/* output produced before the end */
 	int ended;		/* final frame queued / raw stream over */
 	unsigned hb_ms;		/* keepalive after this much silence */
+	const int *stopping;	/* the server is shutting down */
 	uint64_t last_out;	/* monotonic ms of the last bytes queued */
 	pthread_t th;
 };
@@ -234,6 +235,8 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 			return !s->ndjson && s->rc < 0 ?
 			    MHD_CONTENT_READER_END_WITH_ERROR :
 			    MHD_CONTENT_READER_END_OF_STREAM;
+		if (__atomic_load_n(s->stopping, __ATOMIC_SEQ_CST))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 		pump(s, (int)(s->hb_ms < 1000 ? s->hb_ms : 1000));
 		if (s->out.len == s->off && s->ndjson &&
 		    sbx_clock_ms() - s->last_out >= s->hb_ms)
@@ -299,6 +302,7 @@ stream_reply(struct req *r, int ndjson, const char *ctype,
 	s->donefd[0] = s->donefd[1] = -1;
 	sbx_buf_init(&s->out, 0);
 	sbx_err_clear(&s->err);
+	s->stopping = &r->srv->stopping;
 	s->hb_ms = r->srv->timeout_s * 1000 / 3;
 	if (s->hb_ms < 100)
 		s->hb_ms = 100;

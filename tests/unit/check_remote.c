@@ -10,6 +10,8 @@
  * HTTP layers on both sides, not sandboxes (those are tested in the rig).
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include "unit.h"
 #include "backend.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
@@ -194,8 +197,26 @@ fx_stop(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	return 0;
 }
 
+/* A followed log: one line, then silence until the reader goes away. */
+static int
+fx_logs(struct sbx_conn *c, const char *query, int dst_fd, int follow,
+    struct sbx_err *e)
+{
+	struct pollfd pf = { dst_fd, 0, 0 };
+
+	(void)c;
+	if (fx_check(query, e) < 0)
+		return SBX_ENOENT;
+	if (sbx_fs_write_all(dst_fd, "tick\n", 5, "log", e) < 0)
+		return SBX_EIO;
+	while (follow && poll(&pf, 1, -1) >= 0 && !pf.revents)
+		;
+	return 0;
+}
+
 static const struct sbx_backend fixture = {
 	.stop = fx_stop,
+	.logs = fx_logs,
 	.name = "fixture",
 	.open = fx_open,
 	.close = fx_close,
@@ -513,6 +534,38 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+static void *
+follow_logs(void *p)
+{
+	struct sbx_conn *c = p;
+	struct sbx_err e;
+	int fd = open("/dev/null", O_WRONLY);
+
+	sbx_backend_remote.logs(c, "fx", fd, 1, &e);
+	close(fd);
+	return NULL;
+}
+
+/* Stopping the server ends streams that would otherwise never end. */
+START_TEST(test_stop_with_stream)
+{
+	struct sbx_conn *c = client(admin_token);
+	struct timespec ts = { 0, 300000000 };
+	uint64_t t0;
+	pthread_t th;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, follow_logs, c), 0);
+	nanosleep(&ts, NULL);
+	t0 = sbx_clock_ms();
+	sbx_serve_stop(srv);
+	srv = NULL;
+	ck_assert_msg(sbx_clock_ms() - t0 < 5000, "stop took %llu ms",
+	    (unsigned long long)(sbx_clock_ms() - t0));
+	pthread_join(th, NULL);
+	sbx_backend_remote.close(c);
+}
+END_TEST
+
 START_TEST(test_frames)
 {
 	static const char stream[] = "{\"stdout\":\"aGVs\"}\n{\"std"
@@ -590,6 +643,7 @@ Suite *suite_remote(void)
 	tcase_add_test(live, test_files_stream);
 	tcase_add_test(live, test_errors);
 	tcase_add_test(live, test_paging);
+	tcase_add_test(live, test_stop_with_stream);
 	suite_add_tcase(s, live);
 	return s;
 }
