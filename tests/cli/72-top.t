@@ -9,7 +9,7 @@
 
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "1..0 # SKIP tmux is not installed (apt-get install tmux)"
-	exit 77
+	exit 0
 fi
 plan 29
 
