@@ -644,6 +644,10 @@ parse_top_key(struct pctx *p, struct sbx_template *t, const struct tnode *k,
 	if (!strcmp(kn, "resources"))
 		return parse_resources(p, t, v);
 	if (!strcmp(kn, "idle_timeout")) {
+		if (v->type == TN_SCALAR && !strcmp(v->value, "never")) {
+			t->idle_timeout_ms = 0;
+			return 0;
+		}
 		if ((rc = want_duration(p, "idle_timeout", v, 0,
 		    30ULL * 24 * 3600 * 1000, &t->idle_timeout_ms)) < 0)
 			return rc;

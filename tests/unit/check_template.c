@@ -422,8 +422,8 @@ END_TEST
 
 START_TEST(test_hash_defaults_and_labels)
 {
-	struct sbx_template *a, *b;
-	char xa[65], xb[65];
+	struct sbx_template *a, *b, *a2;
+	char xa[65], xb[65], xa2[65];
 	unsigned char h[32];
 
 	a = parse_ok("from: {template: base}\n");
@@ -434,6 +434,16 @@ START_TEST(test_hash_defaults_and_labels)
 	sbx_template_hash(b, h, xb);
 	/* ready delay 0 is a check kind of its own, so these differ... */
 	ck_assert_str_ne(xa, xb);
+	sbx_template_free(b);
+	/* "never" is 0. */
+	b = parse_ok("from: {template: base}\nidle_timeout: never\n");
+	a2 = parse_ok("from: {template: base}\nidle_timeout: 0s\n");
+	ck_assert_uint_eq(b->idle_timeout_ms, 0);
+	sbx_template_hash(b, h, xb);
+	sbx_template_hash(a2, h, xa2);
+	ck_assert_str_eq(xa2, xb);
+	ck_assert_str_ne(xa, xb);
+	sbx_template_free(a2);
 	sbx_template_free(b);
 	/* ...while spelled-out defaults and labels do not count. */
 	b = parse_ok("name: mem\ndescription: words\n"
