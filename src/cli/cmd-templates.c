@@ -419,7 +419,7 @@ templates_exec(struct sbx_ctx *ctx, int argc, char **argv)
 const struct sbx_cmd cmd_templates = {
 	.name = "templates",
 	.alias = "template",
-	.summary = "list and check sandbox templates",
+	.summary = "list, show and check sandbox templates",
 	.usage = "ls | show TEMPLATE | validate TEMPLATE...",
 	.flags = SBX_CMD_RAW_ARGS,
 	.exec = templates_exec,
