@@ -33,3 +33,6 @@ libsbx_a_SOURCES += \
 	%reldir%/kernel.c %reldir%/kernel.h \
 	%reldir%/pull.c %reldir%/pull.h
 sbx_SOURCES += src/cli/cmd-image.c
+# unit tests of deb.c, cpio.c and modules.c (the rig's owner)
+tests_unit_check_sbx_SOURCES += tests/unit/check_cpio.c \
+	tests/unit/check_deb.c tests/unit/check_modules.c

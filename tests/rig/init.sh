@@ -10,6 +10,9 @@
 # machine powers off. Any failure before the command prints "rig-init: ..."
 # and powers off without a status file, which tests/rig/run reports.
 #
+# Consoles: the kernel's console (/dev/console) is ttyS1, which QEMU writes
+# to a log file; the command talks to ttyS0, the caller's terminal.
+#
 # Extra writable shares: /run/rig/shares lists "TAG PATH" lines; each is
 # mounted over PATH inside the new root.
 
@@ -18,6 +21,8 @@ export PATH
 
 die() {
 	echo "rig-init: $*" >&2
+	[ -c /dev/ttyS0 ] && echo "rig-init: $*" >/dev/ttyS0
+	[ -c /newroot/dev/ttyS0 ] && echo "rig-init: $*" >/newroot/dev/ttyS0
 	[ -e /run/rig-keep ] && /bin/sh
 	poweroff -f
 	exit 1
@@ -62,11 +67,12 @@ mkdir -p /newroot/dev/shm && mount -t tmpfs shm /newroot/dev/shm
 read -r up _ </newroot/proc/uptime
 echo "$up" >/newroot/run/rig/ready
 
-chroot /newroot /bin/bash /run/rig/cmd </dev/console >/dev/console 2>&1
+tty=/newroot/dev/ttyS0
+chroot /newroot /bin/bash /run/rig/cmd <$tty >$tty 2>&1
 echo "$?" >/newroot/run/rig/status
 if [ -e /run/rig-keep ]; then
-	echo "rig-init: command exited with status $(cat /newroot/run/rig/status); shell on the console, 'exit' powers off"
-	chroot /newroot /usr/bin/setsid -c /bin/bash -i </dev/console >/dev/console 2>&1
+	echo "rig-init: command exited with status $(cat /newroot/run/rig/status); shell on the console, 'exit' powers off" >$tty
+	chroot /newroot /usr/bin/setsid -c /bin/bash -i <$tty >$tty 2>&1
 fi
 sync
 umount /newroot/run/rig 2>/dev/null

@@ -4,7 +4,7 @@
 #
 # rig-prep and kvm-smoke are built by plain `make`, so tests/rig/run works
 # for ad-hoc commands without `make check`.
-noinst_PROGRAMS += tests/rig/rig-prep
+noinst_PROGRAMS += tests/rig/rig-prep tests/rig/kvm-smoke
 tests_rig_rig_prep_SOURCES = \
 	%reldir%/rig-prep.c %reldir%/rig-prep.h \
 	%reldir%/rig-fetch.c %reldir%/rig-kernel.c
@@ -12,5 +12,24 @@ tests_rig_rig_prep_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DRIG_SRCDIR='"$(abs_top_srcdir)/tests/rig"'
 tests_rig_rig_prep_CFLAGS = $(AM_CFLAGS) $(SBX_DEP_CFLAGS)
 tests_rig_rig_prep_LDADD = libsbx.a libsbxcore.a $(SBX_DEP_LIBS)
+tests_rig_kvm_smoke_SOURCES = %reldir%/kvm-smoke.c
+tests_rig_kvm_smoke_LDADD = libsbxcore.a
 
-EXTRA_DIST += %reldir%/run %reldir%/init.sh %reldir%/modules.list
+EXTRA_DIST += %reldir%/README.md %reldir%/run %reldir%/suite \
+	%reldir%/bench %reldir%/init.sh %reldir%/modules.list \
+	$(wildcard $(srcdir)/%reldir%/t*.sh)
+
+RIG_ENV = SBX_TOP_SRCDIR='$(abs_top_srcdir)' \
+	SBX_TOP_BUILDDIR='$(abs_top_builddir)'
+
+# Boots the L1 host once and runs every tests/rig/t*.sh in it (TAP).
+check-rig: tests/rig/rig-prep tests/rig/kvm-smoke
+	$(AM_V_at)$(RIG_ENV) bash $(top_srcdir)/tests/rig/run -- \
+		bash $(abs_top_srcdir)/tests/rig/suite
+
+# L1 boot time, KVM I/O exit cost in L1 and on this host's /dev/kvm.
+bench-rig: tests/rig/rig-prep tests/rig/kvm-smoke
+	$(AM_V_at)$(RIG_ENV) bash $(top_srcdir)/tests/rig/bench
+
+CHECK_LOCAL_DEPS += check-rig
+.PHONY: check-rig bench-rig

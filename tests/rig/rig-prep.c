@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,17 +156,6 @@ rig_write_file(const char *path, const void *data, size_t len,
 	return r;
 }
 
-/* The newest modification time of `path`, 0 when missing. */
-static long long
-mtime_of(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		return 0;
-	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-}
-
 /*
  * Reads the wanted module names from `list` (one per line, '#' comments)
  * into `out`.
@@ -295,13 +285,43 @@ cmd_kernel(const struct opts *o, struct rig_debs *d, struct rig_kernel *k,
 	return r;
 }
 
+/*
+ * The initramfs is named after what goes into it (init script, module
+ * order, busybox package, compression), so source trees with different
+ * init scripts share a cache without rebuilding each other's archive.
+ */
+static int
+initramfs_name(const struct rig_kernel *k, const char *busybox,
+    const struct opts *o, char **out, struct sbx_err *e)
+{
+	struct sbx_buf in = SBX_BUF_INIT;
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1];
+	int r;
+
+	*out = NULL;
+	r = sbx_buf_read_file(&in, o->init, e);
+	if (r == 0) {
+		sbx_buf_addch(&in, '\0');
+		r = sbx_buf_read_file(&in, k->order_file, e);
+	}
+	if (r == 0) {
+		sbx_buf_addf(&in, "%c%s%c%d", 0, busybox, 0, o->gzip);
+		crypto_hash_sha256(md, (const unsigned char *)in.buf, in.len);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		*out = xasprintf("%s/initramfs-%.16s.cpio%s", k->dir, hex,
+		    o->gzip ? ".gz" : "");
+	}
+	sbx_buf_release(&in);
+	return r;
+}
+
 static int
 cmd_initramfs(const struct opts *o, struct rig_kernel *k, char **initrd,
     struct sbx_err *e)
 {
 	struct rig_debs d = { 0 };
-	char *busybox = NULL, *out;
-	long long newest;
+	char *busybox = NULL, *out = NULL;
 	int r;
 
 	r = cmd_kernel(o, &d, k, e);
@@ -309,13 +329,8 @@ cmd_initramfs(const struct opts *o, struct rig_kernel *k, char **initrd,
 		r = rig_busybox(o->cache, d.busybox, &busybox, e);
 	if (r < 0)
 		goto done;
-	out = xasprintf("%s/initramfs.cpio%s", k->dir, o->gzip ? ".gz" : "");
-	newest = mtime_of(o->init);
-	if (mtime_of(busybox) > newest)
-		newest = mtime_of(busybox);
-	if (mtime_of(k->order_file) > newest)
-		newest = mtime_of(k->order_file);
-	if (mtime_of(out) <= newest) {
+	r = initramfs_name(k, busybox, o, &out, e);
+	if (r == 0 && access(out, R_OK) < 0) {
 		rig_note("packing the L1 initramfs ('%s')", out);
 		r = make_initramfs(k, busybox, o->init, out, o->gzip, e);
 	}
@@ -327,6 +342,27 @@ done:
 	free(busybox);
 	rig_debs_release(&d);
 	return r;
+}
+
+/*
+ * Holds an exclusive lock on cache/.lock until the process exits, so
+ * concurrent rig-preps (parallel test runs) take turns.
+ */
+static int
+lock_cache(const char *cache, struct sbx_err *e)
+{
+	char *path = xasprintf("%s/.lock", cache);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), r = 0;
+
+	if (fd < 0) {
+		r = sbx_err_sys(e, "cannot open '%s'", path);
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rig_note("waiting for another rig-prep ('%s')", path);
+		if (flock(fd, LOCK_EX) < 0)
+			r = sbx_err_sys(e, "cannot lock '%s'", path);
+	}
+	free(path);
+	return r;		/* fd stays open: the lock lives until exit */
 }
 
 static void
@@ -395,6 +431,9 @@ main(int argc, char **argv)
 	if (!o.modules)
 		o.modules = RIG_SRCDIR "/modules.list";
 	r = rig_mkdirs(o.cache, &e);
+	if (r < 0)
+		goto fail;
+	r = lock_cache(o.cache, &e);
 	if (r < 0)
 		goto fail;
 	if (!strcmp(cmd, "fetch")) {
