@@ -2,7 +2,7 @@
 # Shell completion: `sbx __complete CWORD WORD...` candidates for verbs,
 # options, sub-verbs, sandboxes and templates, and the bash wrapper.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 27
+plan 31
 
 lines() { printf '%s\n' "$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
 
@@ -81,3 +81,31 @@ bcomp() {
 is "$(lines "$(bcomp sbx in)")" "inspect" "bash: 'sbx in<TAB>'"
 is "$(lines "$(bcomp sbx rm w)")" "web" "bash: 'sbx rm w<TAB>'"
 is "$(lines "$(bcomp sbx exec --ti)")" "--timeout" "bash: 'sbx exec --ti<TAB>'"
+
+# The zsh and fish wrappers, where those shells are installed.
+if command -v zsh >/dev/null 2>&1; then
+	zcomp() {
+		zsh -c 'compadd() { print -l -- ${(P)${@[-1]}} }
+			_files() { print _files }
+			f=$1; shift; words=("$@"); CURRENT=$#; . "$f"' zcomp \
+			"$SRC/completions/_sbx" "$@"
+	}
+	is "$(lines "$(zcomp sbx rm w)")" "web" "zsh: 'sbx rm w<TAB>'"
+	is "$(zcomp sbx cp x)" "_files" "zsh: file names when sbx has none"
+else
+	echo "ok $((_n + 1)) # SKIP zsh is not installed"
+	echo "ok $((_n + 2)) # SKIP zsh is not installed"
+	_n=$((_n + 2))
+fi
+if command -v fish >/dev/null 2>&1; then
+	fcomp() {
+		fish -c 'source $argv[1]; complete -C "$argv[2]"' \
+			"$SRC/completions/sbx.fish" "$1"
+	}
+	is "$(lines "$(fcomp 'sbx rm w')")" "web" "fish: 'sbx rm w<TAB>'"
+	is "$(lines "$(fcomp 'sbx exec --ti')")" "--timeout" "fish: 'sbx exec --ti<TAB>'"
+else
+	echo "ok $((_n + 1)) # SKIP fish is not installed"
+	echo "ok $((_n + 2)) # SKIP fish is not installed"
+	_n=$((_n + 2))
+fi
