@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/parse.h"
 #include "core/run.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
@@ -209,6 +211,26 @@ last_fetch(const char *cache, struct pkg *pk, struct sbx_err *e)
 	return 0;
 }
 
+/*
+ * Whether the last fetch is recent enough to skip apt: younger than
+ * $SBX_RIG_REFRESH seconds (default a day; 0 asks apt every time).
+ */
+static int
+fresh(const char *cache)
+{
+	char *rec = xasprintf("%s/last-fetch", cache);
+	const char *env = getenv("SBX_RIG_REFRESH");
+	long long max = 86400;
+	struct stat st;
+	int r;
+
+	if (env && *env && sbx_parse_int(env, 0, 1LL << 40, &max, NULL) < 0)
+		max = 86400;
+	r = stat(rec, &st) == 0 && time(NULL) - st.st_mtime < max;
+	free(rec);
+	return r;
+}
+
 static void
 pkg_release(struct pkg *p)
 {
@@ -229,6 +251,16 @@ rig_fetch(const char *cache, struct rig_debs *d, struct sbx_err *e)
 	r = rig_mkdirs(debs, e);
 	if (r < 0)
 		goto out;
+	/* Asking apt costs seconds per run: once a day is enough. */
+	if (fresh(cache) && last_fetch(cache, pk, NULL) == 0) {
+		if (verify(debs, &pk[0], NULL) == 1 &&
+		    verify(debs, &pk[1], NULL) == 1) {
+			offline = 1;
+			goto have;
+		}
+		pkg_release(&pk[0]);
+		pkg_release(&pk[1]);
+	}
 	pk[1].name = xstrdup("busybox-static");
 	r = kernel_package(&pk[0].name, &apterr);
 	for (i = 0; i < 2 && r == 0; i++)
@@ -246,6 +278,7 @@ rig_fetch(const char *cache, struct rig_debs *d, struct sbx_err *e)
 		    "fetch", apterr.msg);
 		offline = 1;
 	}
+have:
 	for (i = 0; i < 2; i++) {
 		if (offline) {
 			char *path = xasprintf("%s/%s", debs, pk[i].file);
