@@ -226,6 +226,16 @@ draw_status(struct view *v)
 		attron(a);
 		put_text(LINES - 1, 0, v->status, COLS);
 		attroff(a);
+	} else if (v->m.stats_error[0] && v->m.nrows) {
+		/* Live figures missing: say why rather than show dashes. */
+		struct sbx_buf b = SBX_BUF_INIT;
+
+		sbx_buf_addf(&b, "%s  (? help)", v->m.stats_error);
+		a = v->color ? COLOR_PAIR(PAIR_BAD) : A_BOLD;
+		attron(a);
+		put_text(LINES - 1, 0, b.buf, COLS);
+		attroff(a);
+		sbx_buf_release(&b);
 	} else {
 		attron(A_DIM);
 		put_text(LINES - 1, 0, keys, COLS);
