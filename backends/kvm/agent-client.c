@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include "kvm/agent-client.h"
 #include "kvm/agent-client-int.h"
 #include "core/banned.h"
+
+#define HANDSHAKE_TIMEOUT_MS 10000
 
 int
 sbx_agent_init(struct sbx_agent *a, const char *spec, struct sbx_err *e)
@@ -107,7 +110,13 @@ vsock_handshake(int fd, uint32_t port)
 	if ((r = sbx_agent_write_full(fd, line, (size_t)len)) < 0)
 		return r;
 	while (n < sizeof(line) - 1) {
-		ssize_t k = read(fd, line + n, 1);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		/* The VMM answers once the guest accepted or refused. */
+		if (poll(&p, 1, HANDSHAKE_TIMEOUT_MS) == 0)
+			return -ETIMEDOUT;
+		k = read(fd, line + n, 1);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -159,7 +168,7 @@ agent_connect(struct sbx_agent *a, struct sbx_err *e)
 		if (fd >= 0)
 			return fd;
 		if (fd != -ECONNREFUSED && fd != -ENOENT && fd != -EAGAIN &&
-		    fd != -ECONNRESET && fd != -EPIPE)
+		    fd != -ECONNRESET && fd != -EPIPE && fd != -ETIMEDOUT)
 			break;
 	}
 	errno = -fd;

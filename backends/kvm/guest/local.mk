@@ -54,3 +54,8 @@ EXTRA_DIST += tests/fuzz/fuzz-vsock.c tests/fuzz/fuzz-agent-proto.c
 fuzz-guest: fuzz-vsock fuzz-agent-proto
 	./fuzz-vsock -max_total_time=$${SBX_FUZZ_SECONDS:-30}
 	./fuzz-agent-proto -max_total_time=$${SBX_FUZZ_SECONDS:-30}
+
+# Rig test: the agent in a real Debian guest over the vsock device (skips
+# until sbx-vmm has --vsock).
+TESTS += tests/rig/t30-agent.sh
+EXTRA_DIST += tests/rig/t30-agent.sh doc/agent-protocol.md
