@@ -115,9 +115,12 @@ net_error(struct sbx_conn *c, CURLcode cc, struct sbx_err *e)
 		snprintf(why, sizeof(why), "%s", c->errbuf[0] ? c->errbuf :
 		    curl_easy_strerror(cc));
 	}
-	return sbx_err_set(e, cc == CURLE_OPERATION_TIMEDOUT ?
-	    SBX_ETIMEDOUT : SBX_ENET, "cannot reach sbx server at %s: %s",
-	    c->shown, why);
+	sbx_err_set(e, cc == CURLE_OPERATION_TIMEDOUT ? SBX_ETIMEDOUT :
+	    SBX_ENET, "cannot reach sbx server at %s: %s", c->shown, why);
+	if (cc == CURLE_PEER_FAILED_VERIFICATION)
+		sbx_err_hint(e, "for a self-signed server certificate, set "
+		    "SBX_CACERT to its PEM file");
+	return e ? e->code : SBX_ENET;
 }
 
 /* A request and the conn, so on_body can reach the handle. */
@@ -190,6 +193,8 @@ attempt(struct sbx_conn *c, struct rq_ctx *x, char *jtext)
 	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->unix_path)
 		curl_easy_setopt(c->h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+	if (c->cainfo)
+		curl_easy_setopt(c->h, CURLOPT_CAINFO, c->cainfo);
 	for (h = c->auth; h; h = h->next)
 		hdr = curl_slist_append(hdr, h->data);
 	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, rq->method);

@@ -27,6 +27,7 @@ struct sbx_conn {
 	char *base;		/* "http://host:port" without a final '/' */
 	char *shown;		/* the URL as the user gave it */
 	char *unix_path;	/* "unix:PATH" URLs, else NULL */
+	char *cainfo;		/* $SBX_CACERT: CA bundle for https */
 	struct curl_slist *auth;	/* the Authorization header */
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -19,6 +19,7 @@ remote_open(const struct sbx_backend_cfg *cfg, struct sbx_conn **out,
     struct sbx_err *e)
 {
 	struct sbx_conn *c;
+	const char *ca;
 	size_t n;
 	char *hdr;
 
@@ -59,6 +60,9 @@ remote_open(const struct sbx_backend_cfg *cfg, struct sbx_conn **out,
 		if (n >= 3 && !strcmp(c->base + n - 3, "/v1"))
 			c->base[n - 3] = '\0';
 	}
+	/* A private CA (a self-signed `sbx serve --tls-cert`). */
+	ca = getenv("SBX_CACERT");
+	c->cainfo = ca && *ca ? xstrdup(ca) : NULL;
 	hdr = xasprintf("Authorization: Bearer %s", cfg->token);
 	c->auth = curl_slist_append(NULL, hdr);
 	free(hdr);
@@ -76,6 +80,7 @@ remote_close(struct sbx_conn *c)
 	free(c->base);
 	free(c->shown);
 	free(c->unix_path);
+	free(c->cainfo);
 	free(c);
 }
 

@@ -20,6 +20,8 @@ static const char *serve_listen;
 static const char *serve_unix;
 static long long serve_max_conns = 256;
 static uint64_t serve_timeout_ms = 30000;
+static const char *serve_tls_cert;
+static const char *serve_tls_key;
 
 static const struct sbx_option serve_options[] = {
 	{ 'l', "listen", SBX_OPT_STRING, &serve_listen, "ADDR:PORT",
@@ -32,8 +34,21 @@ static const struct sbx_option serve_options[] = {
 	{ 0, "timeout", SBX_OPT_DURATION, &serve_timeout_ms, "DURATION",
 	  "close idle or stalled connections after this (default 30s)", 0,
 	  0 },
+	{ 0, "tls-cert", SBX_OPT_STRING, &serve_tls_cert, "FILE",
+	  "serve HTTPS with this PEM certificate (chain)", 0, 0 },
+	{ 0, "tls-key", SBX_OPT_STRING, &serve_tls_key, "FILE",
+	  "the PEM private key of --tls-cert", 0, 0 },
 	SBX_OPT_END_MARK,
 };
+
+/* 1 if the URL names a unix socket or a loopback address. */
+static int
+loopback(const char *url)
+{
+	return !strncmp(url, "unix:", 5) ||
+	    !strncmp(url, "http://127.", 11) ||
+	    !strncmp(url, "http://[::1]", 12);
+}
 
 static int
 serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
@@ -52,6 +67,9 @@ serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	if (serve_listen && serve_unix)
 		return sbx_usage_error(ctx, "give either --listen or --unix, "
 		    "not both");
+	if (!serve_tls_cert != !serve_tls_key)
+		return sbx_usage_error(ctx, "--tls-cert and --tls-key go "
+		    "together");
 	if (serve_timeout_ms < 1000)
 		return sbx_usage_error(ctx, "--timeout must be at least 1s");
 	sbx_err_clear(&e);
@@ -71,6 +89,8 @@ serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	cfg.max_conns = (unsigned)serve_max_conns;
 	cfg.timeout_s = (unsigned)(serve_timeout_ms / 1000);
 	cfg.log_requests = !ctx->quiet;
+	cfg.tls_cert = serve_tls_cert;
+	cfg.tls_key = serve_tls_key;
 	/* Threads started below inherit the mask; only sigwait sees these. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -81,6 +101,10 @@ serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		return sbx_report_err(ctx, &e);
 	fprintf(stderr, "sbx serve: listening on %s (backend '%s')\n",
 	    sbx_serve_url(srv), cfg.backend->name);
+	if (!serve_tls_cert && !loopback(sbx_serve_url(srv)))
+		fprintf(stderr, "sbx serve: warning: plain HTTP on a network "
+		    "address: tokens and data cross the network unencrypted "
+		    "(give --tls-cert and --tls-key)\n");
 	if (sbx_token_list(ctx->home, &toks, &ntoks, NULL) == 0) {
 		sbx_token_info_free_array(toks, ntoks);
 		if (!ntoks)
@@ -99,7 +123,7 @@ const struct sbx_cmd cmd_serve = {
 	.name = "serve",
 	.summary = "serve the REST API over HTTP",
 	.usage = "[--listen ADDR:PORT | --unix PATH] [--max-conns N] "
-	    "[--timeout DURATION]",
+	    "[--timeout DURATION] [--tls-cert FILE --tls-key FILE]",
 	.options = serve_options,
 	.flags = SBX_CMD_NEEDS_BACKEND,
 	.exec = serve_exec,

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "core/clock.h"
 #include "core/xmalloc.h"
@@ -397,10 +398,50 @@ listen_unix(struct sbx_server *srv, const char *path, struct sbx_err *e)
 	return fd;
 }
 
+/* Reads the PEM certificate and key; the URL becomes https. */
+static int
+tls_load(struct sbx_server *srv, const struct sbx_serve_cfg *cfg,
+    struct sbx_err *e)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	char *u;
+
+	if (!cfg->tls_cert || !cfg->tls_key)
+		return sbx_err_set(e, SBX_EUSAGE, "HTTPS needs both a "
+		    "certificate and a key");
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return sbx_err_set(e, SBX_ENOTSUP, "this libmicrohttpd has no "
+		    "TLS support");
+	b.cap = 1u << 20;
+	if (sbx_buf_read_file(&b, cfg->tls_cert, e) < 0)
+		return SBX_EIO;
+	srv->tls_cert = sbx_buf_detach(&b, NULL);
+	b.cap = 1u << 20;
+	if (sbx_buf_read_file(&b, cfg->tls_key, e) < 0)
+		return SBX_EIO;
+	srv->tls_key = sbx_buf_detach(&b, NULL);
+	if (!strstr(srv->tls_cert, "-----BEGIN"))
+		return sbx_err_set(e, SBX_EUSAGE, "'%s' is not a PEM "
+		    "certificate", cfg->tls_cert);
+	if (!strstr(srv->tls_key, "-----BEGIN"))
+		return sbx_err_set(e, SBX_EUSAGE, "'%s' is not a PEM private "
+		    "key", cfg->tls_key);
+	if (srv->base_url && !strncmp(srv->base_url, "http://", 7)) {
+		u = xasprintf("https://%s", srv->base_url + 7);
+		free(srv->base_url);
+		srv->base_url = u;
+	}
+	return 0;
+}
+
 int
 sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
     struct sbx_err *e)
 {
+	struct MHD_OptionItem tls[3] = {
+		{ MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct sbx_server *srv;
 	unsigned flags;
 	int fd, r;
@@ -433,8 +474,19 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 	srv->lfd = fd;
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (cfg->tls_cert || cfg->tls_key) {
+		r = tls_load(srv, cfg, e);
+		if (r < 0)
+			goto fail;
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    srv->tls_key };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		    srv->tls_cert };
+	}
 	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)(cfg->max_conns ? cfg->max_conns : 256),
@@ -479,5 +531,9 @@ sbx_serve_stop(struct sbx_server *s)
 	free(s->token);
 	free(s->unix_path);
 	free(s->base_url);
+	if (s->tls_key)
+		sodium_memzero(s->tls_key, strlen(s->tls_key));
+	free(s->tls_key);
+	free(s->tls_cert);
 	free(s);
 }

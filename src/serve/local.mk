@@ -15,5 +15,6 @@ tests_unit_check_sbx_SOURCES += \
 TESTS += \
 	tests/cli/50-serve-auth.t \
 	tests/cli/51-serve-api.t \
-	tests/cli/52-serve-remote.t
+	tests/cli/52-serve-remote.t \
+	tests/cli/53-serve-tls.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md

@@ -27,6 +27,7 @@ struct sbx_server {
 	const struct sbx_backend *backend;
 	struct sbx_backend_cfg bcfg;	/* strings owned below */
 	char *home, *url, *token, *unix_path, *base_url;
+	char *tls_cert, *tls_key;	/* PEM text, kept while serving */
 	struct sbx_token_db *tokens;
 	int log_requests;
 	unsigned timeout_s;		/* idle connection timeout */
