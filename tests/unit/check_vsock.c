@@ -65,7 +65,7 @@ static const struct vsock_mux_ops fops = { f_watch, f_modify, f_unwatch };
 
 static struct fake fk;
 static struct vsock_mux *mux;
-static char path[90];
+static char path[100];
 static uint8_t pkt[VSOCK_HDR_SIZE + VSOCK_MAX_PKT];
 
 static void
@@ -394,6 +394,29 @@ START_TEST(guest_connects_to_host)
 }
 END_TEST
 
+START_TEST(rebind_moves_listener)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char np[100];
+	struct sbx_err e;
+	uint32_t lport;
+	int fd;
+
+	snprintf(np, sizeof(np), "%.80s.child", path);
+	ck_assert_int_eq(vsock_mux_rebind(mux, np, &e), 0);
+	/* the old socket file has no listener any more */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	close(fd);
+	snprintf(path, sizeof(path), "%s", np);
+	fd = open_conn(&lport, 4096);
+	ck_assert_uint_eq(vsock_mux_nconns(mux), 1);
+	close(fd);
+}
+END_TEST
+
 START_TEST(bad_cid_refused)
 {
 	struct sbx_err e;
@@ -418,6 +441,7 @@ Suite *suite_vsock(void)
 	tcase_add_test(tc, guest_refuses);
 	tcase_add_test(tc, shutdowns);
 	tcase_add_test(tc, guest_connects_to_host);
+	tcase_add_test(tc, rebind_moves_listener);
 	tcase_add_test(tc, bad_cid_refused);
 	suite_add_tcase(s, tc);
 	return s;

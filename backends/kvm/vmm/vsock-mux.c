@@ -243,21 +243,62 @@ alloc_port(struct vsock_mux *m)
 	}
 }
 
+/* A non-blocking listening socket at `path`; -1 with `e` filled. */
+static int
+listen_at(const char *path, struct sbx_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) + 12 >= sizeof(sa.sun_path)) {
+		sbx_err_set(e, SBX_EINVAL, "vsock socket path '%s' too long",
+		    path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0) {
+		sbx_err_sys(e, "cannot listen on vsock socket '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+vsock_mux_rebind(struct vsock_mux *m, const char *uds_path,
+    struct sbx_err *e)
+{
+	int fd = listen_at(uds_path, e);
+
+	if (fd < 0)
+		return SBX_EIO;
+	if (m->ops->watch(m->owner, fd, EPOLLIN, NULL) < 0) {
+		close(fd);
+		unlink(uds_path);
+		return sbx_err_sys(e, "cannot watch vsock socket '%s'",
+		    uds_path);
+	}
+	m->ops->unwatch(m->owner, m->lfd);
+	close(m->lfd);
+	m->lfd = fd;
+	free(m->path);
+	m->path = xstrdup(uds_path);
+	return 0;
+}
+
 struct vsock_mux *
 vsock_mux_new(uint64_t guest_cid, const char *uds_path,
     const struct vsock_mux_ops *ops, void *owner, struct sbx_err *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vsock_mux *m;
 
 	if (guest_cid <= VSOCK_HOST_CID || guest_cid >= UINT32_MAX) {
 		sbx_err_set(e, SBX_EINVAL, "vsock guest CID %llu out of range "
 		    "3..%u", (unsigned long long)guest_cid, UINT32_MAX - 1);
-		return NULL;
-	}
-	if (strlen(uds_path) + 12 >= sizeof(sa.sun_path)) {
-		sbx_err_set(e, SBX_EINVAL, "vsock socket path '%s' too long",
-		    uds_path);
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -266,15 +307,13 @@ vsock_mux_new(uint64_t guest_cid, const char *uds_path,
 	m->ops = ops;
 	m->owner = owner;
 	m->next_port = VSOCK_LOCAL_PORT0;
-	memcpy(sa.sun_path, uds_path, strlen(uds_path) + 1);
-	unlink(uds_path);
-	m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->lfd < 0 || bind(m->lfd, (struct sockaddr *)&sa,
-	    sizeof(sa)) < 0 || listen(m->lfd, 64) < 0 ||
-	    ops->watch(owner, m->lfd, EPOLLIN, NULL) < 0) {
-		sbx_err_sys(e, "cannot listen on vsock socket '%s'", uds_path);
-		if (m->lfd >= 0)
+	m->lfd = listen_at(uds_path, e);
+	if (m->lfd < 0 || ops->watch(owner, m->lfd, EPOLLIN, NULL) < 0) {
+		if (m->lfd >= 0) {
+			sbx_err_sys(e, "cannot watch vsock socket '%s'",
+			    uds_path);
 			close(m->lfd);
+		}
 		free(m->path);
 		free(m);
 		return NULL;

@@ -106,6 +106,14 @@ size_t vsock_mux_rx(struct vsock_mux *m, uint8_t *buf, size_t cap);
  * for a device reset or a transport reset after restore or fork.
  */
 void vsock_mux_reset(struct vsock_mux *m);
+/*
+ * Moves the listener to a new socket `uds_path` (a fork child must not
+ * accept on its parent's socket). The old socket file is left alone: it
+ * belongs to whoever else holds it. 0, or a negative SBX_E code with `e`
+ * (the old listener is then kept).
+ */
+int vsock_mux_rebind(struct vsock_mux *m, const char *uds_path,
+    struct sbx_err *e);
 /* Live connections, for stats and tests. */
 unsigned vsock_mux_nconns(const struct vsock_mux *m);
 

@@ -265,3 +265,19 @@ virtio_vsock_transport_reset(struct virtio_dev *d)
 	event_send(v);
 	pthread_mutex_unlock(&d->lock);
 }
+
+int
+virtio_vsock_rebind(struct virtio_dev *d, const char *uds_path,
+    struct sbx_err *e)
+{
+	struct vsock_dev *v = d->priv;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	vsock_mux_reset(v->mux);
+	r = vsock_mux_rebind(v->mux, uds_path, e);
+	v->reset_event = true;
+	event_send(v);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}

@@ -37,4 +37,11 @@ struct virtio_dev *virtio_vsock_new(uint64_t cid, const char *uds_path,
  */
 void virtio_vsock_transport_reset(struct virtio_dev *d);
 
+/*
+ * For a fork child: listens on `uds_path` instead of the parent's socket
+ * and resets the transport as above. 0 or a negative SBX_E code.
+ */
+int virtio_vsock_rebind(struct virtio_dev *d, const char *uds_path,
+    struct sbx_err *e);
+
 #endif
