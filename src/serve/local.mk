@@ -4,7 +4,7 @@ libsbx_a_SOURCES += \
 	%reldir%/serve.h %reldir%/serve-int.h \
 	%reldir%/http.c %reldir%/route.c %reldir%/request.c \
 	%reldir%/stream.c %reldir%/h-sandbox.c %reldir%/h-files.c \
-	%reldir%/h-exec.c \
+	%reldir%/h-exec.c %reldir%/h-templates.c \
 	%reldir%/token.c %reldir%/token.h
 
 sbx_SOURCES += src/cli/cmd-serve.c src/cli/cmd-token.c

@@ -112,12 +112,15 @@ const struct route *route_find(const char *method, const char *url,
 /* Checks the Authorization header; answers 401/403 itself (returns -1). */
 int route_auth(struct req *r);
 
-/* ---- handlers: h-sandbox.c, h-files.c, h-exec.c ----------------------- */
+/* ---- handlers: h-sandbox.c, h-files.c, h-exec.c, h-templates.c -------- */
 
 enum MHD_Result h_meta(struct req *r);
 enum MHD_Result h_tokens_list(struct req *r);
 enum MHD_Result h_tokens_create(struct req *r);
 enum MHD_Result h_tokens_revoke(struct req *r);
+
+enum MHD_Result h_templates_list(struct req *r);
+enum MHD_Result h_templates_get(struct req *r);
 
 enum MHD_Result h_sb_create(struct req *r);
 enum MHD_Result h_sb_list(struct req *r);

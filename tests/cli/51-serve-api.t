@@ -4,7 +4,7 @@
 # slow clients cut off, a unix socket, and the CLI through --remote.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 21
+plan 25
 
 pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -78,6 +78,14 @@ if has file_get; then
 else
 	is "$code" 501 "file_get missing from the backend is 501"
 fi
+
+req GET /v1/templates
+is "$code" 200 "templates are listed"
+like "$(printf '%s' "$body" | python3 -c "import json,sys; print([t['name'] for t in json.load(sys.stdin)['templates']])")" "'base'" "the builtin 'base' is among them"
+req GET /v1/templates/base
+like "$(printf '%s' "$body" | field "['from']")" "debian" "one template is shown as JSON"
+req GET /v1/templates/base.yaml
+is "$code" 400 "a template path instead of a name is refused"
 
 # A client that sends half a request is cut off after --timeout.
 python3 - "$url" >"$T/slow" 2>&1 <<'PY'
