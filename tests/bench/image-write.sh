@@ -6,20 +6,25 @@
 # moving the image into the store. Prints MB/s of each and the ratio, and
 # checks both images with e2fsck -fn. A figure, not a pass/fail test.
 #
-#   tests/bench/image-write.sh [-i INPUT.tar] [-r ROUNDS] [-s PATH/TO/sbx]
+#   tests/bench/image-write.sh [-b] [-i INPUT.tar] [-r ROUNDS] [-s PATH/TO/sbx]
 #
 # Without -i the input is a tar of /usr/include and /usr/lib/python3 of
-# this host (many small files, like a root file system).
+# this host (many small files, like a root file system). It also times a
+# no-change rebuild (served from the cache); -b builds the shipped base
+# template too (network, apt) and prints its image size and no-change
+# rebuild time.
 set -eu
 sbx=${SBX:-sbx}
 input=
 rounds=3
-while getopts i:r:s: o; do
+base=
+while getopts bi:r:s: o; do
 	case $o in
+	b) base=1 ;;
 	i) input=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	s) sbx=$OPTARG ;;
-	*) echo "usage: $0 [-i INPUT.tar] [-r ROUNDS] [-s SBX]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-b] [-i INPUT.tar] [-r ROUNDS] [-s SBX]" >&2; exit 2 ;;
 	esac
 done
 PATH=$PATH:/usr/sbin:/sbin
@@ -63,7 +68,7 @@ while [ $i -lt "$rounds" ]; do
 	t2=$(now)
 	tar -xf "$input" -C "$T/dir"
 	mke2fs -q -F -t ext4 -b 4096 -m 0 -d "$T/dir" "$T/ref.img" \
-	    "$((size / 1024))k"
+	    "$((size / 1024))k" >/dev/null 2>&1
 	sync -f "$T/ref.img" 2>/dev/null || sync
 	t3=$(now)
 	e2fsck -fn "$T/ref.img" >/dev/null 2>&1 || { echo "mke2fs -d image not clean" >&2; exit 1; }
@@ -76,3 +81,22 @@ while [ $i -lt "$rounds" ]; do
 	rm -rf "$SBX_HOME/objects" "$SBX_HOME/refs"
 done
 echo "best: sbx $(rate $mb $best_sbx) MB/s, tar -x + mke2fs -d $(rate $mb $best_ref) MB/s, ratio $(echo "$best_ref $best_sbx" | awk '{ printf "%.2f", $1 / $2 }')x (>1: sbx faster)"
+
+# no-change rebuilds: the second build of each is served from the cache
+rebuild() {
+	"$sbx" -q build --rootfs-only "$1" >/dev/null
+	t0=$(now)
+	json=$("$sbx" -q build --rootfs-only --json "$1")
+	t1=$(now)
+	echo "$json" | grep -q '"cached": true' || { echo "rebuild of '$1' was not cached" >&2; exit 1; }
+	echo "$json"
+	echo "$t1 $t0" | awk '{ printf "no-change rebuild: %.3fs\n", $1 - $2 }' >&2
+}
+rebuild "$T/bench.yaml" >/dev/null
+if [ -n "$base" ]; then
+	top=$(cd "$(dirname "$0")/../.." && pwd)
+	json=$(rebuild "$top/templates/base.yaml")
+	image=$(echo "$json" | sed -n 's/.*"image": *"\([0-9a-f]*\)".*/\1/p')
+	obj=$SBX_HOME/objects/$(echo "$image" | cut -c1-2)/$(echo "$image" | cut -c3-)
+	echo "base image: $(stat -c %s "$obj") bytes apparent, $(du -k "$obj" | cut -f1) KiB allocated"
+fi
