@@ -22,6 +22,7 @@
 #include "core/banned.h"
 
 #define STDIN_QUEUE_MAX (256u * 1024)
+#define EXEC_DONE 2		/* on_frame: EXIT received (not AGENT_DROPPED) */
 
 void
 sbx_agent_exec_init(struct sbx_agent_exec *x)
@@ -129,7 +130,10 @@ deliver(struct run *r, int stream, const void *p, size_t len,
 	return 0;
 }
 
-/* Handles one frame from the agent: 1 when the exec ended, 0 go on. */
+/*
+ * Handles one frame from the agent: EXEC_DONE when the exec ended, 0 to
+ * go on, AGENT_DROPPED, or an SBX_E code.
+ */
 static int
 on_frame(struct run *r, struct sbx_err *e)
 {
@@ -159,7 +163,7 @@ on_frame(struct run *r, struct sbx_err *e)
 		r->st->sig = SBX_AGENT_HAS(&m, SBX_AGENT_T_SIGNAL) ?
 		    (int)m.sig : 0;
 		r->st->code = r->st->sig ? 0 : (int)m.code;
-		rc = 1;
+		rc = EXEC_DONE;
 	} else if (h.type == SBX_AGENT_ERROR) {
 		rc = agent_remote_error(&m, e);
 	} else {
@@ -237,7 +241,7 @@ run_stream(struct run *r, struct sbx_err *e)
 			return AGENT_DROPPED;
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			rc = on_frame(r, e);
-			if (rc == 1)
+			if (rc == EXEC_DONE)
 				return 0;
 			if (rc != 0)
 				return rc;

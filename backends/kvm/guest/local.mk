@@ -28,6 +28,7 @@ tests_agent_agent_cli_LDADD = libsbx.a libsbxcore.a -lpthread
 TESTS += tests/cli/35-agent.t
 EXTRA_DIST += tests/cli/35-agent.t
 tests_unit_check_sbx_SOURCES += tests/unit/check_agent_proto.c \
+	tests/unit/check_agent_client.c \
 	backends/kvm/guest/passwd.c
 
 # --- sbx-vmm's userspace virtio-vsock (device + connection logic) -------
