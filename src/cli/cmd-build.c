@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "core/progress.h"
 #include "image/rootfs.h"
 #include "store/store.h"
 #include "template/template.h"
@@ -56,6 +57,9 @@ static int build_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	o.no_cache = opt_no_cache;
 	o.note = build_note;
 	o.note_arg = ctx;
+	o.progress = 1;
+	o.progress_flags = ctx->quiet ? SBX_PROGRESS_QUIET :
+	    ctx->verbose ? SBX_PROGRESS_VERBOSE : 0;
 	rc = sbx_rootfs_build(ctx->store, t, &o, &res, &e);
 	sbx_template_free(t);
 	if (rc)

@@ -41,6 +41,7 @@ struct sbx_ext4 {
 	char *file_path;
 	uint64_t bytes;
 	int64_t now;		/* time for generated entries, 0 = now */
+	struct sbx_progress *progress;	/* not owned, may be NULL */
 };
 /* Fills `e` for a libext2fs error while doing `what` to `path`. */
 int sbx_e4_fail(struct sbx_ext4 *w, struct sbx_err *e, errcode_t err,

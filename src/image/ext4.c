@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/progress.h"
 #include "core/run.h"
 #include "core/xmalloc.h"
 #include "image/ext4.h"
@@ -374,6 +375,7 @@ int sbx_ext4_file_write(struct sbx_ext4 *w, uint64_t off, const void *data,
 	if (!w->file)
 		return sbx_err_set(e, SBX_EINVAL, "image '%s': no file open",
 		    w->img);
+	sbx_progress_add(w->progress, len);
 	/*
 	 * Write the data in runs, skipping zeros: whole blocks, and the
 	 * unaligned head and tail of the range (each byte comes at most
@@ -618,6 +620,11 @@ int sbx_ext4_create_fmt(const char *path, const struct sbx_ext4_fmt *fmt,
 void sbx_ext4_set_flags(struct sbx_ext4 *w, int flags)
 {
 	w->flags = flags;
+}
+
+void sbx_ext4_set_progress(struct sbx_ext4 *w, struct sbx_progress *p)
+{
+	w->progress = p;
 }
 
 uint64_t sbx_ext4_bytes_written(const struct sbx_ext4 *w)

@@ -43,6 +43,7 @@
 struct sbx_buf;
 struct sbx_err;
 struct sbx_ext4;
+struct sbx_progress;
 
 /* One extended attribute ("security.capability", raw value). */
 struct sbx_ext4_xattr {
@@ -162,6 +163,12 @@ int64_t sbx_ext4_now(const struct sbx_ext4 *w);
 
 /* 1 if `path` exists in the image (parents' symlinks followed), else 0. */
 int sbx_ext4_exists(struct sbx_ext4 *w, const char *path);
+
+/*
+ * Counts file data bytes (holes included) on meter `p` (not owned; NULL
+ * to stop).
+ */
+void sbx_ext4_set_progress(struct sbx_ext4 *w, struct sbx_progress *p);
 
 /* Bytes of file data written so far (for throughput figures). */
 uint64_t sbx_ext4_bytes_written(const struct sbx_ext4 *w);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/progress.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "image/apt.h"
@@ -236,6 +237,7 @@ static int build_debian(const struct sbx_template *t,
 {
 	struct sbx_ext4_fmt f;
 	struct sbx_apt_set set = { NULL, 0 };
+	struct sbx_progress *meter = NULL;
 	struct sbx_ext4 *w = NULL;
 	uint64_t bytes, ents;
 	char *cache = NULL;
@@ -258,14 +260,21 @@ static int build_debian(const struct sbx_template *t,
 	if ((rc = sbx_ext4_create_fmt(img, &f, &w, e)))
 		goto out;
 	note(o, "writing %zu packages into the image", set.n);
+	if (o->progress)
+		meter = sbx_progress_start("image", bytes, o->progress_flags);
+	sbx_ext4_set_progress(w, meter);
 	if ((rc = sbx_debian_write(&set, w, e)))
 		goto out;
+	sbx_progress_update(meter, bytes);
+	sbx_progress_finish(meter);
+	meter = NULL;
 	rc = sbx_ext4_close(w, e);
 	w = NULL;
 	for (i = 0; !rc && i < set.n; i++)
 		json_array_append_new(pkgs, json_sprintf("%s=%s",
 		    set.v[i].name, set.v[i].version));
 out:
+	sbx_progress_abort(meter);
 	sbx_ext4_abort(w);
 	sbx_apt_set_free(&set);
 	free(cache);
@@ -278,6 +287,7 @@ static int build_archive(const struct sbx_template *t,
 {
 	struct sbx_ext4_fmt f;
 	const struct sbx_source_stats *ss;
+	struct sbx_progress *meter = NULL;
 	struct sbx_source *src = NULL;
 	struct sbx_ext4 *w = NULL;
 	int rc;
@@ -294,8 +304,16 @@ static int build_archive(const struct sbx_template *t,
 	if (!rc) {
 		note(o, "writing %" PRIu64 " entries (%u layers) into the "
 		    "image", ss->entries, ss->layers);
+		if (o->progress)
+			meter = sbx_progress_start("image", ss->bytes,
+			    o->progress_flags);
+		sbx_ext4_set_progress(w, meter);
 		rc = sbx_source_write(src, w, e);
 	}
+	if (rc)
+		sbx_progress_abort(meter);
+	else
+		sbx_progress_finish(meter);
 	if (!rc) {
 		rc = sbx_ext4_close(w, e);
 		w = NULL;

@@ -44,6 +44,8 @@ struct sbx_rootfs_opts {
 	const char *debcache;	/* .deb cache dir; NULL = sbx_apt_cache_dir */
 	sbx_rootfs_note_fn note; /* may be NULL */
 	void *note_arg;
+	int progress;		/* draw a meter while writing the image */
+	unsigned progress_flags; /* SBX_PROGRESS_* (core/progress.h) */
 };
 
 struct sbx_rootfs_result {
