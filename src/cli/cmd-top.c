@@ -1,6 +1,7 @@
 /*
  * cmd-top.c - `sbx top [--interval DUR] [--once]`: the live dashboard of
- * every sandbox (src/tui), or one plain-text frame with --once.
+ * every sandbox (src/tui), or one plain-text frame with --once (with
+ * --json: the sandboxes with a "live" object of their figures).
  */
 #include <langinfo.h>
 #include <locale.h>
@@ -28,6 +29,42 @@ static const struct sbx_option top_options[] = {
 	  "print one frame as plain text and exit", 0, 0 },
 	SBX_OPT_END_MARK,
 };
+
+/* The rows with their live figures, as `sbx top --once --json` prints. */
+static void
+top_print_json(const struct tui_model *m)
+{
+	json_t *arr = json_array();
+	size_t i, k;
+
+	for (i = 0; i < m->nview; i++) {
+		const struct tui_row *r = tui_model_row(m, i);
+		json_t *o = sbx_sandbox_to_json(&r->sb), *live = json_object();
+		json_t *hist = json_array();
+
+		for (k = 0; k < r->nhist; k++)
+			json_array_append_new(hist, json_real(r->hist[k]));
+		if (r->rss >= 0)
+			json_object_set_new(live, "rss", json_integer(r->rss));
+		if (r->pss >= 0)
+			json_object_set_new(live, "pss", json_integer(r->pss));
+		if (r->cpu >= 0)
+			json_object_set_new(live, "cpu_percent",
+			    json_real(r->cpu));
+		json_object_set_new(live, "cpu_history", hist);
+		if (r->uptime_ms >= 0)
+			json_object_set_new(live, "uptime_ms",
+			    json_integer(r->uptime_ms));
+		if (r->idle_ms >= 0)
+			json_object_set_new(live, "idle_ms",
+			    json_integer(r->idle_ms));
+		json_object_set_new(o, "live", live);
+		json_array_append_new(arr, o);
+	}
+	json_dumpf(arr, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(arr);
+}
 
 /* One frame on stdout; CPU figures need two samples, so take two. */
 static int
@@ -60,8 +97,13 @@ top_print_once(struct sbx_ctx *ctx)
 		tui_model_release(&m);
 		return sbx_report_err(ctx, &e);
 	}
-	tui_model_frame(&m, sbx_term_width(STDOUT_FILENO), time(NULL), &out);
-	fwrite(out.buf, 1, out.len, stdout);
+	if (ctx->json) {
+		top_print_json(&m);
+	} else {
+		tui_model_frame(&m, sbx_term_width(STDOUT_FILENO), time(NULL),
+		    &out);
+		fwrite(out.buf, 1, out.len, stdout);
+	}
 	sbx_buf_release(&out);
 	tui_model_release(&m);
 	return 0;

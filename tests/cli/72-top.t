@@ -11,7 +11,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	echo "1..0 # SKIP tmux is not installed (apt-get install tmux)"
 	exit 0
 fi
-plan 29
+plan 31
 
 run sbx top --once
 is "$rc" 0 "--once on an empty store exits 0"
@@ -43,6 +43,12 @@ like "$out" '^sb-hibehibe2345 .* 8080->80$' "--once shows ports"
 like "$out" '^sb-errorerr2345 .* sb-hibehibe2345 +-$' "--once shows the parent"
 first=$(printf '%s\n' "$out" | sed -n 3p | cut -c1-15)
 is "$first" "sb-stopstop2345" "--once rows are oldest first"
+run sbx top --once --json
+got=$(printf '%s' "$out" | python3 -c 'import json, sys
+v = json.load(sys.stdin)
+print(" ".join(s["id"] + ":" + s["state"] + ":" + str(s["live"]["cpu_history"]) for s in v))' 2>&1)
+is "$got" "sb-stopstop2345:stopped:[] sb-hibehibe2345:hibernated:[] sb-errorerr2345:error:[]" \
+	"--once --json lists the records with their live figures"
 
 # The dashboard in a detached tmux session on a private server.
 TM="tmux -L sbx-top-$$ -f /dev/null"
@@ -128,7 +134,7 @@ keys q
 # socket (the real one runs in the rig): CPU %, RSS, PSS, uptime.
 py=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
 if [ -z "$py" ]; then
-	for i in 1 2; do echo "ok $((_n + i)) # SKIP python3 missing"; done
+	for i in 1 2 3; do echo "ok $((_n + i)) # SKIP python3 missing"; done
 	exit 0
 fi
 export XDG_RUNTIME_DIR="$T/run"
@@ -171,3 +177,8 @@ run sbx top --once --interval 500ms
 like "$out" "^$id +web +base +running +2 +512M +[0-9.]+[KM] +[0-9.]+[KM] +(4[5-9]|5[0-5])\.[0-9] " \
 	"stats: CPU % from two samples, host RSS and PSS"
 like "$out" "^$id .* [0-9]+s +0s +- +-$" "stats: uptime and idle time"
+run sbx top --once --json --interval 500ms
+got=$(printf '%s' "$out" | python3 -c 'import json, sys
+l = [s for s in json.load(sys.stdin) if s["id"] == sys.argv[1]][0]["live"]
+print(l["rss"] > 0, l["pss"] > 0, 45 <= l["cpu_percent"] <= 55, l["uptime_ms"] > 0)' $id 2>&1)
+is "$got" "True True True True" "stats: --json has rss, pss, cpu_percent, uptime_ms"
