@@ -213,15 +213,23 @@ static json_t *from_json(const struct sbx_template *t)
 	}
 }
 
-/* Format options: UUID from the cache key, fixed time. */
+/*
+ * Format options: UUID from the cache key, fixed time, and inodes for
+ * `entries` plus mke2fs's usual one per 16 KiB for the free space (the
+ * sandbox's own files live there too).
+ */
 static struct sbx_ext4_fmt fmt_for(const struct sbx_oid *key, uint64_t size,
-    uint64_t inodes)
+    uint64_t entries)
 {
-	struct sbx_ext4_fmt f = { size, inodes, key->hash, ROOTFS_EPOCH };
+	uint64_t inodes = entries + entries / 2 + 4096;
+	struct sbx_ext4_fmt f = { size, 0, key->hash, ROOTFS_EPOCH };
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	char *end;
 	long long v;
 
+	if (inodes < size / 16384)
+		inodes = size / 16384;
+	f.inodes = inodes;
 	if (sde && *sde) {
 		v = strtoll(sde, &end, 10);
 		if (!*end && v > 0)
@@ -256,7 +264,7 @@ static int build_debian(const struct sbx_template *t,
 	note(o, "%zu downloaded, %zu cached", fetched, set.n - fetched);
 	if ((rc = sbx_debian_measure(&set, &bytes, &ents, e)))
 		goto out;
-	f = fmt_for(key, sbx_ext4_size_for(bytes, ents, o->disk), 0);
+	f = fmt_for(key, sbx_ext4_size_for(bytes, ents, o->disk), ents);
 	if ((rc = sbx_ext4_create_fmt(img, &f, &w, e)))
 		goto out;
 	note(o, "writing %zu packages into the image", set.n);
@@ -299,7 +307,7 @@ static int build_archive(const struct sbx_template *t,
 		return rc;
 	ss = sbx_source_stats(src);
 	f = fmt_for(key, sbx_ext4_size_for(ss->bytes, ss->entries, o->disk),
-	    ss->entries + 4096);
+	    ss->entries);
 	rc = sbx_ext4_create_fmt(img, &f, &w, e);
 	if (!rc) {
 		note(o, "writing %" PRIu64 " entries (%u layers) into the "

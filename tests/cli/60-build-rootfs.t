@@ -5,7 +5,7 @@
 # messages and leave nothing in the store.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
-plan 27
+plan 28
 H="$T/h"
 D="$SRC/tests/data/image"
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
@@ -40,6 +40,9 @@ like "$(debugfs -R 'stat /etc/motd.hard' "$(obj "$img")" 2>/dev/null)" \
 size=$(echo "$m" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
 [ "$size" -ge 268435456 ]
 ok $? "image holds at least the template's disk (256M)"
+free=$(dumpe2fs -h "$(obj "$img")" 2>/dev/null | sed -n 's/^Free inodes: *//p')
+[ "${free:-0}" -ge 16384 ]
+ok $? "free inodes for the disk space too (one per 16K of 256M; got $free)"
 
 run sbx --home "$H" --json build --rootfs-only "$T/ok.yaml"
 is "$rc" 0 "rebuild exits 0"
