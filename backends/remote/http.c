@@ -129,6 +129,7 @@ struct rq_ctx {
 	struct sbx_conn *c;
 };
 
+/* Response bytes: 2xx to the sink (if any), everything else buffered. */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *p)
 {
@@ -149,6 +150,7 @@ on_body(char *data, size_t size, size_t nmemb, void *p)
 	return len;
 }
 
+/* Request body bytes for a PUT, read from the caller's fd. */
 static size_t
 on_upload(char *buf, size_t size, size_t nmemb, void *p)
 {
@@ -161,6 +163,7 @@ on_upload(char *buf, size_t size, size_t nmemb, void *p)
 	return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
 }
 
+/* Whether a failed attempt may be repeated (see remote-int.h). */
 static int
 retryable(const struct remote_req *rq, CURLcode cc, long status)
 {

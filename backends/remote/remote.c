@@ -140,6 +140,7 @@ remote_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	return rc;
 }
 
+/* Follows next_cursor pages of 1000 until the server has no more. */
 static int
 remote_list(struct sbx_conn *c, struct sbx_sandbox **out, size_t *n,
     struct sbx_err *e)

@@ -187,6 +187,17 @@ static const struct sbx_cmd *const token_subcmds[] = {
 static int
 token_exec(struct sbx_ctx *ctx, int argc, char **argv)
 {
+	struct sbx_err e;
+
+	/* Tokens live with the server; a --remote here would be ignored. */
+	if (ctx->remote) {
+		sbx_err_set(&e, SBX_EUSAGE, "'sbx token' manages the tokens of "
+		    "the server on this machine, not of '%s'", ctx->remote);
+		sbx_err_hint(&e, "run it where 'sbx serve' runs (without "
+		    "--remote or SBX_REMOTE), or use /v1/tokens with an admin "
+		    "token");
+		return sbx_report_err(ctx, &e);
+	}
 	return sbx_run_subcmd(ctx, ctx->cmd, argc, argv);
 }
 

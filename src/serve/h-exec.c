@@ -38,6 +38,7 @@ exec_job_free(void *p)
 	free(j);
 }
 
+/* The worker side of an exec: the backend op with the stream's pipes. */
 static int
 exec_run(struct stream *s, void *arg, int out_fd, int err_fd,
     struct sbx_err *e)
@@ -64,6 +65,7 @@ exec_run(struct stream *s, void *arg, int out_fd, int err_fd,
 	    e);
 }
 
+/* The last frame: exit status, or the pid of a background command. */
 static json_t *
 exec_finish(void *arg)
 {

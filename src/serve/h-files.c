@@ -63,6 +63,7 @@ parse_mode(const char *s, uint32_t def, uint32_t *mode)
 	return 0;
 }
 
+/* Runs file_put reading the upload pipe until the body ends. */
 static void *
 upload_worker(void *p)
 {

@@ -185,6 +185,7 @@ body_cap(const struct route *rt)
 	}
 }
 
+/* Answers 413 naming the route's body limit. */
 static enum MHD_Result
 too_large(struct req *r)
 {
@@ -222,6 +223,10 @@ req_begin(struct req *r)
 	return MHD_YES;
 }
 
+/*
+ * libmicrohttpd's access handler, called several times per request: first
+ * (route, auth), once per piece of body, then once more to answer.
+ */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *data,
@@ -272,6 +277,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 	return r->route->fn(r);
 }
 
+/* Frees a request's state, logging one line for it unless -q. */
 static void
 on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     enum MHD_RequestTerminationCode why)
@@ -299,6 +305,7 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages, shown with request logging. */
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -102,6 +102,7 @@ stream_unref(struct stream *s)
 	free(s);
 }
 
+/* The worker thread: runs the op, closes its pipe ends, says it is done. */
 static void *
 worker(void *p)
 {
@@ -223,6 +224,10 @@ pump(struct stream *s, int ms)
 	finish(s);
 }
 
+/*
+ * libmicrohttpd asks for the next body bytes: blocks (this connection's
+ * own thread) until there are some, a keepalive is due, or the end.
+ */
 static ssize_t
 reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -255,6 +260,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+/* The response is gone (sent or client lost): let the worker finish. */
 static void
 reader_free(void *cls)
 {

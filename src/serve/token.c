@@ -313,6 +313,7 @@ lock_take(const char *dir, struct sbx_err *e)
 	return fd < 0 ? SBX_EIO : fd;
 }
 
+/* Token names: at most NAME_MAX_LEN bytes, no control characters. */
 static int
 name_check(const char *name, struct sbx_err *e)
 {

@@ -4,7 +4,7 @@
 # The server listens on loopback only, on a port the kernel picks.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 24
+plan 26
 
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -85,3 +85,7 @@ like "$body" 'expired' "the 401 says the token expired"
 
 run sbx token create --scope root
 is "$rc" 2 "an unknown scope is a usage error"
+
+run sbx --remote "$url" token ls
+is "$rc" 2 "sbx token refuses --remote (tokens belong to the server)"
+like "$err" "tokens of the server on this machine" "and says why"
