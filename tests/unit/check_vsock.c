@@ -131,7 +131,8 @@ tx(uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
 	    VSOCK_TYPE_STREAM, op, flags, buf_alloc, fwd };
 
 	vsock_hdr_encode(b, &h);
-	memcpy(b + VSOCK_HDR_SIZE, data, len);
+	if (len)
+		memcpy(b + VSOCK_HDR_SIZE, data, len);
 	return vsock_mux_tx(mux, b, VSOCK_HDR_SIZE + len, why);
 }
 
