@@ -97,9 +97,9 @@ remote_http_error(long status, const char *body, size_t len, const char *url,
 	return rc;
 }
 
-/* Network failure in sbx words. */
+/* Network failure in sbx words; `midway`: after output had arrived. */
 static int
-net_error(struct sbx_conn *c, CURLcode cc, struct sbx_err *e)
+net_error(struct sbx_conn *c, CURLcode cc, int midway, struct sbx_err *e)
 {
 	long oserr = 0;
 	char why[256];
@@ -116,7 +116,8 @@ net_error(struct sbx_conn *c, CURLcode cc, struct sbx_err *e)
 		    curl_easy_strerror(cc));
 	}
 	sbx_err_set(e, cc == CURLE_OPERATION_TIMEDOUT ? SBX_ETIMEDOUT :
-	    SBX_ENET, "cannot reach sbx server at %s: %s", c->shown, why);
+	    SBX_ENET, "%s sbx server at %s: %s", midway ? "lost the "
+	    "connection to" : "cannot reach", c->shown, why);
 	if (cc == CURLE_PEER_FAILED_VERIFICATION)
 		sbx_err_hint(e, "for a self-signed server certificate, set "
 		    "SBX_CACERT to its PEM file");
@@ -270,7 +271,7 @@ remote_perform(struct sbx_conn *c, struct remote_req *rq, struct sbx_err *e)
 		return rq->sink_rc;
 	}
 	if (cc != CURLE_OK)
-		return net_error(c, cc, e);
+		return net_error(c, cc, rq->delivered, e);
 	if (rq->status >= 200 && rq->status < 300)
 		return 0;
 	rc = remote_http_error(rq->status, rq->body.buf, rq->body.len,

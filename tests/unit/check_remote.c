@@ -534,14 +534,16 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
+static struct sbx_err follow_err;
+
 static void *
 follow_logs(void *p)
 {
 	struct sbx_conn *c = p;
-	struct sbx_err e;
 	int fd = open("/dev/null", O_WRONLY);
 
-	sbx_backend_remote.logs(c, "fx", fd, 1, &e);
+	sbx_err_clear(&follow_err);
+	sbx_backend_remote.logs(c, "fx", fd, 1, &follow_err);
 	close(fd);
 	return NULL;
 }
@@ -562,6 +564,9 @@ START_TEST(test_stop_with_stream)
 	ck_assert_msg(sbx_clock_ms() - t0 < 5000, "stop took %llu ms",
 	    (unsigned long long)(sbx_clock_ms() - t0));
 	pthread_join(th, NULL);
+	ck_assert_int_eq(follow_err.code, SBX_ENET);
+	ck_assert_msg(strstr(follow_err.msg, "lost the connection to sbx "
+	    "server"), "message '%s'", follow_err.msg);
 	sbx_backend_remote.close(c);
 }
 END_TEST
