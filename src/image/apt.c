@@ -187,13 +187,16 @@ static int parse_sim(const char *text, struct sbx_apt_set *set,
 	    NULL) {
 		struct sbx_apt_pkg *k;
 
+		const char *eol;
+
 		if (strncmp(p, "Inst ", 5))
 			continue;
 		p += 5;
+		eol = p + strcspn(p, "\n");
 		sp = strchr(p, ' ');
 		lp = sp ? strstr(sp, " (") : NULL;
 		ab = lp ? strchr(lp, '[') : NULL;
-		if (!sp || !lp || lp != sp || !ab || ab > strchr(p, '\n'))
+		if (!sp || !lp || lp != sp || !ab || ab > eol)
 			return sbx_err_set(e, SBX_EINVAL, "cannot parse apt's "
 			    "plan: '%.*s'", (int)strcspn(p, "\n"), p);
 		set->v = xreallocarray(set->v, set->n + 1, sizeof(*set->v));

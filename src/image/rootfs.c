@@ -168,8 +168,12 @@ static int cache_key(const struct sbx_template *t, uint64_t disk,
 			rc = hash_file(&h, t->from.path, e);
 		break;
 	default:
-		rc = sbx_err_set(e, SBX_ENOTSUP, "'from: template' is built "
-		    "on the parent template's image, not here");
+		rc = sbx_err_set(e, SBX_ENOTSUP, "'from: template: %s' has no "
+		    "root file system of its own: it builds on the parent "
+		    "template's finished image", t->from.template ?
+		    t->from.template : "");
+		sbx_err_hint(e, "build the parent with 'sbx build --rootfs-only "
+		    "%s'", t->from.template ? t->from.template : "NAME");
 	}
 	sbx_hasher_final(&h, key);
 	return rc;

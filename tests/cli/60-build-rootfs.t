@@ -5,7 +5,7 @@
 # messages and leave nothing in the store.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
-plan 28
+plan 29
 H="$T/h"
 D="$SRC/tests/data/image"
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
@@ -82,6 +82,11 @@ run sbx --home "$H2" build --rootfs-only "$T/deb.yaml"
 is "$rc" 1 "another suite than the host's fails"
 like "$err" "^sbx: debian suite 'sbx-nonexistent-suite' is not supported on this host: only '[a-z]+' \(the host's own suite\) can be installed" \
     "and says only the host's suite works"
+
+printf 'name: c\nfrom:\n  template: base\n' >"$T/child.yaml"
+run sbx --home "$H2" build --rootfs-only "$T/child.yaml"
+is "$err" "sbx: 'from: template: base' has no root file system of its own: it builds on the parent template's finished image
+hint: build the parent with 'sbx build --rootfs-only base'" "from: template is explained"
 
 run sbx --home "$H2" build "$T/ok.yaml"
 is "$rc" 2 "without --rootfs-only: usage error (only the rootfs stage exists)"
