@@ -23,6 +23,12 @@
 #define KVM_DEFAULT_MEMORY (512ULL << 20)
 #define KVM_DEFAULT_BOOT_MS (300 * 1000)
 
+static int
+all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 /* Copies src to dst keeping holes (the root disk of a new sandbox). */
 static int
 sparse_copy(const char *src, const char *dst, struct sbx_err *e)
@@ -55,18 +61,35 @@ sparse_copy(const char *src, const char *dst, struct sbx_err *e)
 		for (off = data; off < hole && !rc; ) {
 			size_t want = (size_t)(hole - off) < sizeof(buf) ?
 			    (size_t)(hole - off) : sizeof(buf);
-			ssize_t n = pread(in, buf, want, off);
+			ssize_t n = pread(in, buf, want, off), w = 0;
 
 			if (n == 0) {
 				/* Shorter than it said: the rest is a hole. */
 				off = end;
 				break;
 			}
-			if (n < 0 || pwrite(out, buf, (size_t)n, off) != n)
-				rc = sbx_err_sys(e, "cannot copy '%s' to '%s'",
-				    src, dst);
-			else
-				off += n;
+			if (n < 0) {
+				rc = sbx_err_sys(e, "cannot read '%s'", src);
+				break;
+			}
+			/* Zero blocks stay holes (SEEK_HOLE may be unsupported,
+			 * as on 9p). */
+			if (all_zero(buf, (size_t)n))
+				w = n;
+			while (w < n) {
+				ssize_t k = pwrite(out, buf + w, (size_t)(n - w),
+				    off + w);
+
+				if (k <= 0) {
+					if (k == 0)
+						errno = EIO;
+					rc = sbx_err_sys(e, "cannot write '%s'",
+					    dst);
+					break;
+				}
+				w += k;
+			}
+			off += n;
 		}
 	}
 	if (!rc && ftruncate(out, end) < 0)

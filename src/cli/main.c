@@ -29,7 +29,7 @@ main_usage(FILE *fp)
 }
 
 /* $SBX_HOME, else $XDG_DATA_HOME/sbx, else ~/.local/share/sbx. */
-static const char *
+static char *
 default_home(void)
 {
 	const char *h = getenv("SBX_HOME"), *x;
@@ -70,6 +70,7 @@ main(int argc, char **argv)
 {
 	struct sbx_ctx ctx;
 	const struct sbx_cmd *cmd;
+	char *home = NULL;
 	const char *remote = getenv("SBX_REMOTE");
 	int i, n, status;
 
@@ -132,12 +133,15 @@ main(int argc, char **argv)
 	if (n < 0)
 		return status;
 	if (!ctx.home)
-		ctx.home = default_home();
+		ctx.home = home = default_home();
 	status = sbx_dispatch_prepare(&ctx);
-	if (status)
+	if (status) {
+		free(home);
 		return status;
+	}
 	status = cmd->exec(&ctx, n, argv);
 	sbx_dispatch_finish(&ctx);
+	free(home);
 	fflush(stdout);
 	if (ferror(stdout)) {
 		fprintf(stderr, "sbx: cannot write output: %s\n",
