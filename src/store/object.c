@@ -636,10 +636,11 @@ sbx_store_object_resolve(struct sbx_store *s, const char *query,
 			memcpy(hex + 2, de->d_name, SBX_OID_HEXLEN - 1);
 			continue;
 		}
-		closedir(d);
-		return sbx_err_set(e, SBX_EUSAGE, "object id '%s' is ambiguous: "
+		sbx_err_set(e, SBX_EUSAGE, "object id '%s' is ambiguous: "
 		    "'%.12s...' and '%.2s%.10s...' both match", query, hex,
 		    want, de->d_name);
+		closedir(d);
+		return SBX_EUSAGE;
 	}
 	if (d)
 		closedir(d);

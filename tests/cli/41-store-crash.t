@@ -9,14 +9,15 @@ plan 12
 
 seed=${SBX_CRASH_SEED:-$(date +%s)}
 echo "# seed $seed (rerun with SBX_CRASH_SEED=$seed)"
-run "$ST" crash "$T/crash" 300 "$seed" 40000
+run "$ST" crash "$T/crash" 300 "$seed"
+printf '%s\n' "$out" | sed -n 's/^max-delay-us /# kills up to this many us after start: /p'
 is "$rc" 0 "300 writers killed at random points leave the store consistent"
 [ "$rc" = 0 ] || printf '%s\n' "$err" | sed 's/^/# /' | head -20
 like "$out" '^iterations 300$' "all 300 iterations ran"
 mid=$(printf '%s\n' "$out" | sed -n 's/^killed-mid-update //p')
 [ "${mid:-0}" -ge 10 ]; ok $? "kills landed between object write and commit (${mid:-0} of 300)"
 done=$(printf '%s\n' "$out" | sed -n 's/^committed //p')
-[ "${done:-0}" -ge 30 ]; ok $? "writers made progress between kills (${done:-0} commits)"
+[ "${done:-0}" -ge 10 ]; ok $? "writers made progress between kills (${done:-0} commits)"
 run "$ST" verify "$T/crash"
 is "$rc" 0 "every object left behind rehashes to its name"
 

@@ -17,8 +17,10 @@
  *                                       in a loop; then every ref must point
  *                                       at an object and the garbage be gone
  *   store-test crash HOME N SEED [US]   N times: start a writer, SIGKILL it
- *                                       0..US (default 12000) microseconds
- *                                       later, check the store
+ *                                       0..US microseconds later (default:
+ *                                       twice the time a writer takes to
+ *                                       commit once, within 5..60 ms),
+ *                                       check the store
  *
  * The crash writer repeats: store an object (by buffer, stream or move,
  * in turn), log "B seq", point a ref at it, record it in a sandbox.json
@@ -371,6 +373,67 @@ check(const char *home, const char *logpath, const char *sbid,
 	return bad;
 }
 
+static long
+elapsed_us(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000000L +
+	    (now.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* Kills `pid` with SIGKILL and reaps it; 0 if it died of the signal. */
+static int
+kill_writer(pid_t pid, int iteration)
+{
+	int status = 0;
+
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) < 0 || !WIFSIGNALED(status)) {
+		fprintf(stderr, "store-test: writer exited by itself (status "
+		    "%d) in iteration %d\n", status, iteration);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Time from starting a writer to its first commit, in microseconds: the
+ * median of three runs (sanitizer builds and busy disks are slower).
+ */
+static long
+calibrate(const char *home, const char *logpath, const char *scratch,
+    const char *sbid)
+{
+	struct timespec t0, nap = { 0, 200 * 1000 };
+	unsigned long b, c, c0;
+	long t[3], x;
+	int run;
+
+	for (run = 0; run < 3; run++) {
+		pid_t pid;
+
+		read_log(logpath, &b, &c0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((pid = fork()) == 0)
+			writer(home, logpath, scratch, sbid);
+		do {
+			nanosleep(&nap, NULL);
+			read_log(logpath, &b, &c);
+			t[run] = elapsed_us(&t0);
+		} while (c <= c0 && t[run] < 10 * 1000000L);
+		if (kill_writer(pid, -1))
+			exit(1);
+	}
+	if (t[0] > t[1]) {
+		x = t[0]; t[0] = t[1]; t[1] = x;
+	}
+	if (t[1] > t[2])
+		t[1] = t[2];
+	return t[0] > t[1] ? t[0] : t[1];
+}
+
 static int
 cmd_crash(const char *home, int n, unsigned seed, long max_us)
 {
@@ -381,7 +444,7 @@ cmd_crash(const char *home, int n, unsigned seed, long max_us)
 	struct sbx_store *s = open_or_die(home);
 	struct sbx_sandbox sb;
 	struct sbx_err e;
-	int i, mid, nmid = 0, status, bad = 0;
+	int i, mid, nmid = 0, bad = 0;
 	unsigned long b, c;
 	char sbid[SBX_SANDBOX_ID_SIZE];
 
@@ -392,6 +455,16 @@ cmd_crash(const char *home, int n, unsigned seed, long max_us)
 	memcpy(sbid, sb.id, sizeof(sbid));
 	sbx_sandbox_release(&sb);
 	sbx_store_close(s);
+	if (max_us <= 0) {
+		/* Long enough to commit now and then, short enough to keep
+		 * 300 iterations within seconds. */
+		max_us = 2 * calibrate(home, logpath, scratch, sbid);
+		if (max_us < 5000)
+			max_us = 5000;
+		if (max_us > 60000)
+			max_us = 60000;
+	}
+	bad = check(home, logpath, sbid, &v, buf, &mid);
 	srand(seed);
 	for (i = 0; i < n && !bad; i++) {
 		struct timespec nap;
@@ -404,15 +477,11 @@ cmd_crash(const char *home, int n, unsigned seed, long max_us)
 		}
 		if (pid == 0)
 			writer(home, logpath, scratch, sbid);
-		nap.tv_sec = 0;
-		nap.tv_nsec = us * 1000;
+		nap.tv_sec = us / 1000000;
+		nap.tv_nsec = (us % 1000000) * 1000;
 		nanosleep(&nap, NULL);
-		kill(pid, SIGKILL);
-		if (waitpid(pid, &status, 0) < 0 || !WIFSIGNALED(status)) {
-			fprintf(stderr, "store-test: writer exited by itself "
-			    "(status %d) in iteration %d\n", status, i);
+		if (kill_writer(pid, i))
 			return 1;
-		}
 		bad = check(home, logpath, sbid, &v, buf, &mid);
 		if (bad)
 			fprintf(stderr, "store-test: inconsistent after kill "
@@ -421,7 +490,7 @@ cmd_crash(const char *home, int n, unsigned seed, long max_us)
 	}
 	read_log(logpath, &b, &c);
 	printf("iterations %d\nkilled-mid-update %d\ncommitted %lu\n"
-	    "objects %zu\n", i, nmid, c, v.nr);
+	    "objects %zu\nmax-delay-us %ld\n", i, nmid, c, v.nr, max_us);
 	free(v.ids);
 	free(buf);
 	free(logpath);
@@ -620,7 +689,7 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "crash") && (argc == 5 || argc == 6))
 		return cmd_crash(argv[2], (int)num(argv[3], 100000),
 		    (unsigned)num(argv[4], 1LL << 31),
-		    argc == 6 ? (long)num(argv[5], 10000000) + 1 : 12000);
+		    argc == 6 ? (long)num(argv[5], 100000000) + 1 : 0);
 	if (!strcmp(cmd, "gcrace") && argc == 4)
 		return cmd_gcrace(argv[2], (int)num(argv[3], 100000));
 	if (!strcmp(cmd, "incr") && argc == 5)
