@@ -11,6 +11,7 @@ libsbx_a_SOURCES += \
 	%reldir%/debian.c %reldir%/debian.h \
 	%reldir%/ext4.c %reldir%/ext4.h \
 	%reldir%/ext4-int.h %reldir%/ext4-tree.c \
+	%reldir%/files.c %reldir%/files.h \
 	%reldir%/rootfs.c %reldir%/rootfs.h \
 	%reldir%/source.c %reldir%/source.h
 # libext2fs reports errors through com_err (error_message); ext2fs.pc

@@ -21,6 +21,7 @@
 #include "image/apt.h"
 #include "image/debian.h"
 #include "image/ext4.h"
+#include "image/files.h"
 #include "image/rootfs.h"
 #include "image/source.h"
 #include "store/manifest.h"
@@ -167,14 +168,20 @@ static int cache_key(const struct sbx_template *t, uint64_t disk,
 		else
 			rc = hash_file(&h, t->from.path, e);
 		break;
-	default:
+	case SBX_FROM_TEMPLATE:
 		rc = sbx_err_set(e, SBX_ENOTSUP, "'from: template: %s' has no "
 		    "root file system of its own: it builds on the parent "
 		    "template's finished image", t->from.template ?
 		    t->from.template : "");
 		sbx_err_hint(e, "build the parent with 'sbx build --rootfs-only "
 		    "%s'", t->from.template ? t->from.template : "NAME");
+		break;
+	default:
+		rc = sbx_err_set(e, SBX_EINVAL, "template '%s' has no 'from'",
+		    t->path);
 	}
+	if (!rc && (rc = sbx_files_hash(t, &h, e)))
+		sbx_err_prefix(e, "cannot read the template's files");
 	sbx_hasher_final(&h, key);
 	return rc;
 }
@@ -215,6 +222,17 @@ static json_t *from_json(const struct sbx_template *t)
 		return json_pack("{s:s,s:s}", "kind", "oci", "path",
 		    t->from.path);
 	}
+}
+
+/* The guest paths of the template's `files`. */
+static json_t *files_json(const struct sbx_template *t)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++)
+		json_array_append_new(a, json_string(t->files[i].dst));
+	return a;
 }
 
 /*
@@ -277,6 +295,10 @@ static int build_debian(const struct sbx_template *t,
 	sbx_ext4_set_progress(w, meter);
 	if ((rc = sbx_debian_write(&set, w, e)))
 		goto out;
+	if (t->nfiles)
+		note(o, "copying %zu files entries", t->nfiles);
+	if ((rc = sbx_files_write(t, w, e)))
+		goto out;
 	sbx_progress_update(meter, bytes);
 	sbx_progress_finish(meter);
 	meter = NULL;
@@ -322,6 +344,10 @@ static int build_archive(const struct sbx_template *t,
 		sbx_ext4_set_progress(w, meter);
 		rc = sbx_source_write(src, w, e);
 	}
+	if (!rc && t->nfiles)
+		note(o, "copying %zu files entries", t->nfiles);
+	if (!rc)
+		rc = sbx_files_write(t, w, e);
 	if (rc)
 		sbx_progress_abort(meter);
 	else
@@ -379,9 +405,10 @@ int sbx_rootfs_build(struct sbx_store *st, const struct sbx_template *t,
 		goto out;
 	free(img);
 	img = NULL;
-	m = json_pack("{s:s,s:o,s:o,s:O,s:I,s:s}", "type", "rootfs",
+	m = json_pack("{s:s,s:o,s:o,s:O,s:I,s:s,s:o}", "type", "rootfs",
 	    "image", sbx_manifest_ref_json(&res->image), "from", from_json(t),
-	    "packages", pkgs, "size", (json_int_t)res->size, "key", keyhex);
+	    "packages", pkgs, "size", (json_int_t)res->size, "key", keyhex,
+	    "files", files_json(t));
 	if (!m) {
 		rc = sbx_err_set(e, SBX_EFAIL, "cannot build the rootfs "
 		    "manifest");

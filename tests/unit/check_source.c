@@ -567,6 +567,68 @@ START_TEST(rootfs_build_and_cache)
 }
 END_TEST
 
+/* A template's `files` land in the image, owned and moded as asked. */
+START_TEST(rootfs_files)
+{
+	char dir[4000], tar[4200], yaml[16384], *obj, *src;
+	struct sbx_rootfs_result r;
+	struct sbx_template *t;
+	struct sbx_store *st;
+	struct sbx_err e;
+	struct tw tw;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s", unit_tmpdir());
+	snprintf(tar, sizeof(tar), "%s/root.tar", dir);
+	tw_open(&tw, tar, 0);
+	tw_file(&tw, "etc/passwd", "root:x:0:0::/root:/bin/sh\n"
+	    "app:x:1234:1234::/home/app:/bin/sh\n");
+	tw_file(&tw, "etc/group", "root:x:0:\nstaff:x:50:\n");
+	tw_close(&tw);
+	src = xasprintf("%s/app.conf", dir);
+	f = fopen(src, "w");
+	fputs("port=8080\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), "name: t\nfrom:\n  tar: %s\nfiles:\n"
+	    "  - src: %s\n    dst: /etc/app/\n    owner: app\n"
+	    "  - src: %s\n    dst: /srv/app.conf\n    mode: 0600\n"
+	    "    owner: app:staff\n", tar, src, src);
+	ck_assert_msg(sbx_template_parse(yaml, strlen(yaml), "t.yaml", dir,
+	    &t, &e) == 0, "%s", e.msg);
+	snprintf(yaml, sizeof(yaml), "%s/home", dir);
+	ck_assert_int_eq(sbx_store_open(yaml, &st, &e), 0);
+	ck_assert_msg(sbx_rootfs_build(st, t, NULL, &r, &e) == 0, "%s", e.msg);
+	obj = sbx_store_object_path(st, &r.image);
+	ck_fsck_clean(obj);
+	expect_cat(obj, "/etc/app/app.conf", "port=8080\n");
+	expect_stat(obj, "/etc/app/app.conf", "User:  1234   Group:  1234");
+	expect_stat(obj, "/srv/app.conf", "User:  1234   Group:    50");
+	expect_stat(obj, "/srv/app.conf", "Mode:  0600");
+	free(obj);
+	sbx_template_free(t);
+
+	/* an owner the image does not know, a missing source */
+	snprintf(yaml, sizeof(yaml), "name: t\nfrom:\n  tar: %s\nfiles:\n"
+	    "  - src: %s\n    dst: /x\n    owner: nobody-here\n", tar, src);
+	ck_assert_int_eq(sbx_template_parse(yaml, strlen(yaml), "t.yaml", dir,
+	    &t, &e), 0);
+	ck_assert_int_eq(sbx_rootfs_build(st, t, NULL, &r, &e), SBX_EINVAL);
+	ck_assert_str_eq(e.msg, "t.yaml:5:10: files: owner 'nobody-here': no "
+	    "such user in the image");
+	sbx_template_free(t);
+	snprintf(yaml, sizeof(yaml), "name: t\nfrom:\n  tar: %s\nfiles:\n"
+	    "  - src: /no/such/file\n    dst: /x\n", tar);
+	ck_assert_int_eq(sbx_template_parse(yaml, strlen(yaml), "t.yaml", dir,
+	    &t, &e), 0);
+	ck_assert_int_eq(sbx_rootfs_build(st, t, NULL, &r, &e), SBX_ENOENT);
+	ck_assert_str_eq(e.msg, "cannot read the template's files: t.yaml:5:"
+	    "10: files: cannot open '/no/such/file': no such file");
+	sbx_template_free(t);
+	sbx_store_close(st);
+	free(src);
+}
+END_TEST
+
 Suite *suite_source(void)
 {
 	Suite *s = suite_create("source");
@@ -582,6 +644,7 @@ Suite *suite_source(void)
 	tcase_add_test(tc, entries_leaving_the_root);
 	tcase_add_test(tc, corrupt_and_missing);
 	tcase_add_test(tc, rootfs_build_and_cache);
+	tcase_add_test(tc, rootfs_files);
 	suite_add_tcase(s, tc);
 	return s;
 }
