@@ -63,6 +63,14 @@ mount --move /sys /newroot/sys
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts 2>/dev/null ||
 	{ mkdir -p /newroot/dev/pts && mount -t devpts devpts /newroot/dev/pts; }
 mkdir -p /newroot/dev/shm && mount -t tmpfs shm /newroot/dev/shm
+# What udev would add: /dev/fd (bash process substitution) and friends.
+ln -sf /proc/self/fd /newroot/dev/fd
+ln -sf /proc/self/fd/0 /newroot/dev/stdin
+ln -sf /proc/self/fd/1 /newroot/dev/stdout
+ln -sf /proc/self/fd/2 /newroot/dev/stderr
+# Loopback for tests that talk TCP on 127.0.0.1; a name instead of "(none)".
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+hostname sbx-rig
 
 read -r up _ </newroot/proc/uptime
 echo "$up" >/newroot/run/rig/ready
