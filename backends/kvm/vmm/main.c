@@ -30,7 +30,7 @@
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 
 static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
