@@ -29,7 +29,17 @@
  * Runs apt (`argv`), stdout into `out` (NULL: discarded). On a non-zero
  * exit the error quotes apt's last "E:" line.
  */
+static int run_apt_show(const char *cwd, struct sbx_buf *out, int show,
+    const struct sbx_strvec *argv, struct sbx_err *e);
+
 static int run_apt(const char *cwd, struct sbx_buf *out,
+    const struct sbx_strvec *argv, struct sbx_err *e)
+{
+	return run_apt_show(cwd, out, 0, argv, e);
+}
+
+/* run_apt; with `show` (and no `out`) apt's stdout goes to our stderr. */
+static int run_apt_show(const char *cwd, struct sbx_buf *out, int show,
     const struct sbx_strvec *argv, struct sbx_err *e)
 {
 	struct sbx_buf err = SBX_BUF_INIT;
@@ -45,7 +55,8 @@ static int run_apt(const char *cwd, struct sbx_buf *out,
 	sbx_strvec_push(&r.env, "LC_ALL=C");
 	r.cwd = cwd;
 	r.in = SBX_RUN_NULL;
-	r.out = out ? SBX_RUN_CAPTURE : SBX_RUN_NULL;
+	r.out = out ? SBX_RUN_CAPTURE : show ? SBX_RUN_FD : SBX_RUN_NULL;
+	r.out_fd = 2;
 	r.out_buf = out;
 	r.err = SBX_RUN_CAPTURE;
 	err.cap = 64 * 1024;
@@ -380,6 +391,12 @@ static int cached_ok(const char *path, const char *sha)
 int sbx_apt_fetch(struct sbx_apt_set *set, const char *cachedir,
     size_t *fetched, struct sbx_err *e)
 {
+	return sbx_apt_fetch_flags(set, cachedir, 0, fetched, e);
+}
+
+int sbx_apt_fetch_flags(struct sbx_apt_set *set, const char *cachedir,
+    int flags, size_t *fetched, struct sbx_err *e)
+{
 	struct sbx_strvec argv = SBX_STRVEC_INIT;
 	char *tmp = NULL, *src = NULL;
 	char hex[65];
@@ -407,7 +424,7 @@ int sbx_apt_fetch(struct sbx_apt_set *set, const char *cachedir,
 	sbx_fs_remove_tree(tmp, NULL);
 	if ((rc = sbx_fs_mkdir(tmp, 0755, e)))
 		goto out;
-	if ((rc = run_apt(tmp, NULL, &argv, e))) {
+	if ((rc = run_apt_show(tmp, NULL, flags & SBX_APT_SHOW, &argv, e))) {
 		sbx_err_hint(e, "is the Debian mirror reachable? "
 		    "'apt-get update' refreshes the host's package lists");
 		goto out;

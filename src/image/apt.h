@@ -91,6 +91,15 @@ char *sbx_apt_cache_dir(void);
 int sbx_apt_fetch(struct sbx_apt_set *set, const char *cachedir,
     size_t *fetched, struct sbx_err *e);
 
+/* Flags for sbx_apt_fetch_flags. */
+enum {
+	SBX_APT_SHOW = 1 << 0,	/* apt-get's "Get:" lines go to stderr */
+};
+
+/* sbx_apt_fetch with SBX_APT_SHOW. */
+int sbx_apt_fetch_flags(struct sbx_apt_set *set, const char *cachedir,
+    int flags, size_t *fetched, struct sbx_err *e);
+
 /* SHA256 of a file as 64 hex digits into `hex` (65 bytes). */
 int sbx_apt_sha256_file(const char *path, char hex[65], struct sbx_err *e);
 

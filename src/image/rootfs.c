@@ -281,7 +281,9 @@ static int build_debian(const struct sbx_template *t,
 		goto out;
 	cache = o->debcache ? xstrdup(o->debcache) : sbx_apt_cache_dir();
 	note(o, "fetching %zu packages into '%s'", set.n, cache);
-	if ((rc = sbx_apt_fetch(&set, cache, &fetched, e)))
+	if ((rc = sbx_apt_fetch_flags(&set, cache, o->progress &&
+	    !(o->progress_flags & SBX_PROGRESS_QUIET) && isatty(2) ?
+	    SBX_APT_SHOW : 0, &fetched, e)))
 		goto out;
 	note(o, "%zu downloaded, %zu cached", fetched, set.n - fetched);
 	if ((rc = sbx_debian_measure(&set, &bytes, &ents, e)))

@@ -87,6 +87,28 @@ START_TEST(closure_and_fetch)
 }
 END_TEST
 
+START_TEST(base_set)
+{
+	struct sbx_strvec pk = SBX_STRVEC_INIT;
+	struct sbx_apt_set set;
+	struct sbx_err e;
+
+	sbx_strvec_push(&pk, "bash");
+	ck_assert_msg(sbx_apt_resolve(&pk, SBX_APT_BASE, &set, &e) == 0, "%s",
+	    e.msg);
+	/* debootstrap's minbase: Essential and required, merged /usr */
+	ck_assert_ptr_nonnull(find(&set, "dpkg"));
+	ck_assert_ptr_nonnull(find(&set, "apt"));
+	ck_assert_ptr_nonnull(find(&set, "base-passwd"));
+	ck_assert_ptr_nonnull(find(&set, "coreutils"));
+	ck_assert_ptr_nonnull(find(&set, "usr-is-merged"));
+	ck_assert_ptr_null(find(&set, "usrmerge"));
+	ck_assert_ptr_null(find(&set, "systemd"));
+	sbx_apt_set_free(&set);
+	sbx_strvec_clear(&pk);
+}
+END_TEST
+
 START_TEST(unknown_package)
 {
 	struct sbx_strvec pk = SBX_STRVEC_INIT;
@@ -113,6 +135,7 @@ Suite *suite_apt(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, suite_check);
 	tcase_add_test(tc, closure_and_fetch);
+	tcase_add_test(tc, base_set);
 	tcase_add_test(tc, unknown_package);
 	suite_add_tcase(s, tc);
 	return s;
