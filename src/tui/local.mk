@@ -6,5 +6,5 @@ sbx_SOURCES += %reldir%/view.c %reldir%/view.h src/cli/cmd-top.c \
 	src/cli/cmd-complete.c
 tests_unit_check_sbx_SOURCES += tests/unit/check_tui.c
 TESTS += tests/cli/70-complete.t tests/cli/71-manpages.t tests/cli/72-top.t
-# A real sbx-vmm under sbx top, in the rig (boots it; minutes).
-TESTS += tests/rig/t70-top.sh
+# tests/rig/t70-top.sh (a real sbx-vmm under sbx top) runs in
+# `make check-rig` with the other tests/rig/t*.sh.
