@@ -391,13 +391,12 @@ prompt(struct view *v, const char *label, char *buf, size_t len, int live)
 	curs_set(1);
 	for (;;) {
 		wint_t wc;
-		int k;
+		int k, col;
 
 		set_status(v, 0, "%s%s", label, buf);
 		draw(v);
-		move(LINES - 1, (int)sbx_utf8_width(v->status,
-		    strlen(v->status)) < COLS ? (int)sbx_utf8_width(v->status,
-		    strlen(v->status)) : COLS - 1);
+		col = (int)sbx_utf8_width(v->status, strlen(v->status));
+		move(LINES - 1, col < COLS ? col : COLS - 1);
 		refresh();
 		k = get_wch(&wc);
 		if (k == ERR)
