@@ -403,4 +403,5 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_mkdir = kvm_file_mkdir,
 	.file_rm = kvm_file_rm,
 	.file_rename = kvm_file_rename,
+	.stats = kvm_stats,
 };

@@ -121,8 +121,10 @@ kvm_image_resolve(struct sbx_store *s, const char *path, const char *name,
 	cl = json_string_value(json_object_get(m, "cmdline"));
 	if (!rc && cl)
 		img->cmdline = xstrdup(cl);
-	if (!rc)
+	if (!rc) {
 		img->name = xstrdup(name);
+		sbx_oid_to_hex(&id, img->manifest);
+	}
 	json_decref(m);
 	if (rc)
 		kvm_image_release(img);

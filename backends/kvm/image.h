@@ -22,6 +22,7 @@ struct kvm_image {
 	char *rootfs;		/* or NULL: the root stays in the initramfs */
 	char *cmdline;		/* extra kernel parameters, or NULL */
 	char *name;		/* what it was resolved from, for records */
+	char manifest[65];	/* its manifest id (hex), "" for a directory */
 };
 
 /* The kernel parameters every sbx guest gets before the image's own. */

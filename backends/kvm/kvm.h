@@ -83,4 +83,8 @@ int kvm_file_rm(struct sbx_conn *c, const char *query, const char *path,
 int kvm_file_rename(struct sbx_conn *c, const char *query, const char *from,
     const char *to, struct sbx_err *e);
 
+/* ops-stats.c: live figures from the VMM's control socket + smaps_rollup. */
+int kvm_stats(struct sbx_conn *c, const char *query, json_t **out,
+    struct sbx_err *e);
+
 #endif

@@ -1,8 +1,9 @@
 /*
- * ops-create.c - the kvm backend's create: register the sandbox, give it
- * its own disk, start sbx-vmm and wait for the guest agent.
+ * ops-create.c - the kvm backend's create: register the sandbox, start
+ * sbx-vmm on the image and wait for the guest agent.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "kvm/kvm.h"
 #include "kvm/spawn.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/parse.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
@@ -23,82 +25,13 @@
 #define KVM_DEFAULT_MEMORY (512ULL << 20)
 #define KVM_DEFAULT_BOOT_MS (300 * 1000)
 
-static int
-all_zero(const char *p, size_t n)
+/* A progress line with the time since `t0`, when -v was given. */
+static void
+step(struct sbx_conn *c, uint64_t t0, const char *what, const char *id)
 {
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-/* Copies src to dst keeping holes (the root disk of a new sandbox). */
-static int
-sparse_copy(const char *src, const char *dst, struct sbx_err *e)
-{
-	char buf[1 << 16];
-	int in, out, rc = 0;
-	off_t off = 0, data, hole, end;
-	struct stat st;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return sbx_err_sys(e, "cannot open '%s'", src);
-	if (fstat(in, &st) < 0) {
-		close(in);
-		return sbx_err_sys(e, "cannot stat '%s'", src);
-	}
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		close(in);
-		return sbx_err_sys(e, "cannot create '%s'", dst);
-	}
-	end = st.st_size;
-	while (off < end && !rc) {
-		data = lseek(in, off, SEEK_DATA);
-		if (data < 0)
-			break;		/* ENXIO: only a hole remains */
-		hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0 || hole > end)
-			hole = end;
-		for (off = data; off < hole && !rc; ) {
-			size_t want = (size_t)(hole - off) < sizeof(buf) ?
-			    (size_t)(hole - off) : sizeof(buf);
-			ssize_t n = pread(in, buf, want, off), w = 0;
-
-			if (n == 0) {
-				/* Shorter than it said: the rest is a hole. */
-				off = end;
-				break;
-			}
-			if (n < 0) {
-				rc = sbx_err_sys(e, "cannot read '%s'", src);
-				break;
-			}
-			/* Zero blocks stay holes (SEEK_HOLE may be unsupported,
-			 * as on 9p). */
-			if (all_zero(buf, (size_t)n))
-				w = n;
-			while (w < n) {
-				ssize_t k = pwrite(out, buf + w, (size_t)(n - w),
-				    off + w);
-
-				if (k <= 0) {
-					if (k == 0)
-						errno = EIO;
-					rc = sbx_err_sys(e, "cannot write '%s'",
-					    dst);
-					break;
-				}
-				w += k;
-			}
-			off += n;
-		}
-	}
-	if (!rc && ftruncate(out, end) < 0)
-		rc = sbx_err_sys(e, "cannot size '%s'", dst);
-	if (!rc && fsync(out) < 0)
-		rc = sbx_err_sys(e, "cannot write '%s'", dst);
-	close(in);
-	close(out);
-	return rc;
+	if (c->verbose)
+		fprintf(stderr, "sbx: %s: %s (%llu ms)\n", id, what,
+		    (unsigned long long)(sbx_clock_ms() - t0));
 }
 
 static uint64_t
@@ -145,6 +78,7 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	char *sbdir = NULL, *disk = NULL;
 	pid_t pid = 0;
 	int registered = 0;
+	uint64_t t0 = sbx_clock_ms();
 
 	sbx_sandbox_init(sb);
 	if (o->snapshot)
@@ -161,26 +95,26 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	sb->spec.disk = o->disk;
 	sb->state = SBX_SB_CREATING;
 	json_object_set_new(sb->extra, "image", json_string(img.name));
+	/* The manifest id keeps the image alive through gc. */
+	memcpy(sb->image, img.manifest, sizeof(sb->image));
 	if (sbx_sandbox_create(c->store, sb, e) < 0)
 		goto fail;
 	registered = 1;
 	if (sbx_sandbox_lock(c->store, sb->id, 30000, &lk, e) < 0)
 		goto fail;
 	sbdir = sbx_sandbox_dir(c->store, sb->id);
-	if (img.rootfs) {
-		disk = xasprintf("%s/disk.img", sbdir);
-		if (sparse_copy(img.rootfs, disk, e) < 0)
-			goto fail;
-		if (o->disk && truncate(disk, (off_t)o->disk) < 0) {
-			sbx_err_sys(e, "cannot resize '%s'", disk);
-			goto fail;
-		}
-	}
+	/*
+	 * The image's root disk is shared read-only by every sandbox; the
+	 * guest puts an overlay with a tmpfs upper layer on it, so a
+	 * sandbox's writes live in its memory (and in its snapshots).
+	 */
+	if (img.rootfs)
+		disk = xstrdup(img.rootfs);
 	sbx_buf_addstr(&cmdline, KVM_BASE_CMDLINE);
 	if (img.cmdline)
 		sbx_buf_addf(&cmdline, " %s", img.cmdline);
 	if (disk)
-		sbx_buf_addstr(&cmdline, " sbx.root=/dev/vda");
+		sbx_buf_addstr(&cmdline, " sbx.root=/dev/vda sbx.overlay=1");
 	memset(&sp, 0, sizeof(sp));
 	sp.id = sb->id;
 	sp.sbdir = sbdir;
@@ -188,15 +122,18 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	sp.initrd = img.initrd;
 	sp.cmdline = cmdline.buf;
 	sp.disk = disk;
+	sp.disk_ro = 1;
 	sp.memory = sb->spec.memory;
 	sp.vcpus = sb->spec.vcpus;
 	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
 		goto fail;
 	sb->pid = pid;
+	step(c, t0, "VMM started", sb->id);
 	if (sbx_sandbox_save(c->store, sb, e) < 0)
 		goto fail;
 	if (kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), e) < 0)
 		goto fail;
+	step(c, t0, "agent ready", sb->id);
 	if (personalize(sb->id, e) < 0)
 		goto fail;
 	sb->state = SBX_SB_RUNNING;

@@ -223,26 +223,28 @@ kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
 			rc = 0;
 			break;
 		}
-		if (!kvm_vmm_alive(pid)) {
+		if (!kvm_vmm_alive(pid) || sbx_clock_ms() >= deadline) {
 			struct sbx_buf t = SBX_BUF_INIT;
 			char *log = xasprintf("%s/console.log", sbdir);
 			char *vlog = xasprintf("%s/vmm.log", sbdir);
+			int dead = !kvm_vmm_alive(pid);
 
 			tail_file(vlog, 400, &t);
-			tail_file(log, 600, &t);
-			sbx_err_set(e, SBX_EFAIL, "sandbox '%s' stopped while "
-			    "booting; last output:\n%s", id, t.buf);
+			tail_file(log, 800, &t);
+			if (dead)
+				sbx_err_set(e, SBX_EFAIL, "sandbox '%s' stopped "
+				    "while booting; last output:\n%s", id, t.buf);
+			else
+				sbx_err_set(e, SBX_ETIMEDOUT, "sandbox '%s' did "
+				    "not become ready within %llus; last "
+				    "output:\n%s", id, (unsigned long long)
+				    (timeout_ms / 1000), t.buf);
+			if (!dead)
+				sbx_err_hint(e, "raise the limit with "
+				    "SBX_BOOT_TIMEOUT (a duration)");
 			sbx_buf_release(&t);
 			free(log);
 			free(vlog);
-			break;
-		}
-		if (sbx_clock_ms() >= deadline) {
-			sbx_err_set(e, SBX_ETIMEDOUT, "sandbox '%s' did not "
-			    "become ready within %llus", id,
-			    (unsigned long long)(timeout_ms / 1000));
-			sbx_err_hint(e, "see 'sbx logs %s'; raise the limit "
-			    "with SBX_BOOT_TIMEOUT", id);
 			break;
 		}
 		usleep(50 * 1000);

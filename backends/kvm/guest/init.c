@@ -17,7 +17,10 @@
  *
  * Kernel command line: sbx.root=/dev/XXX overrides the root device,
  * sbx.root=none keeps the initramfs root, sbx.rootfstype=TYPE and
- * sbx.ro=1 are honoured.
+ * sbx.ro=1 are honoured. sbx.overlay=1 mounts the disk read-only under an
+ * overlayfs whose upper layer is a tmpfs: the image is shared by every
+ * sandbox unmodified and a sandbox's writes live in its memory (so they
+ * are part of memory snapshots and forks).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,11 +184,37 @@ keep_agent(void)
 	close(out);
 }
 
+/*
+ * The read-only disk under a tmpfs-backed overlay at NEWROOT; -1 (and the
+ * initramfs stays the root) when any step fails.
+ */
+static int
+mount_overlay(const char *dev, const char *type)
+{
+	mkdir("/ro", 0755);
+	mkdir("/rw", 0755);
+	if (mount(dev, "/ro", type, MS_RDONLY, NULL) < 0) {
+		say("cannot mount %s (%s) read-only: %s; running from the "
+		    "initramfs", dev, type, strerror(errno));
+		return -1;
+	}
+	if (mount("tmpfs", "/rw", "tmpfs", 0, "mode=0755") < 0 ||
+	    mkdir("/rw/upper", 0755) < 0 || mkdir("/rw/work", 0755) < 0 ||
+	    mount("overlay", NEWROOT, "overlay", 0, "lowerdir=/ro,"
+	    "upperdir=/rw/upper,workdir=/rw/work") < 0) {
+		say("cannot set up the overlay root: %s; running from the "
+		    "initramfs", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Mounts the root disk and switch_roots into it; -1 to stay put. */
 static int
 switch_root(void)
 {
 	char dev[128] = "/dev/vda", type[32] = "ext4", ro[8] = "0";
+	char overlay[8] = "0";
 	static const char *const moves[] = { "/dev", "/proc", "/sys", "/run" };
 	unsigned long flags = 0;
 	size_t i;
@@ -202,7 +231,11 @@ switch_root(void)
 	if (ro[0] == '1')
 		flags |= MS_RDONLY;
 	mkdir(NEWROOT, 0755);
-	if (mount(dev, NEWROOT, type, flags, NULL) < 0) {
+	cmdline_get("sbx.overlay", overlay, sizeof(overlay));
+	if (overlay[0] == '1') {
+		if (mount_overlay(dev, type) < 0)
+			return -1;
+	} else if (mount(dev, NEWROOT, type, flags, NULL) < 0) {
 		say("cannot mount %s (%s) on %s: %s; running from the "
 		    "initramfs", dev, type, NEWROOT, strerror(errno));
 		return -1;
