@@ -7,6 +7,7 @@
 #include "cli/cmd.h"
 #include "core/banned.h"
 
+extern const struct sbx_cmd cmd___complete;
 extern const struct sbx_cmd cmd_build;
 extern const struct sbx_cmd cmd_cp;
 extern const struct sbx_cmd cmd_create;
@@ -26,9 +27,11 @@ extern const struct sbx_cmd cmd_start;
 extern const struct sbx_cmd cmd_stop;
 extern const struct sbx_cmd cmd_templates;
 extern const struct sbx_cmd cmd_token;
+extern const struct sbx_cmd cmd_top;
 extern const struct sbx_cmd cmd_version;
 
 const struct sbx_cmd *const sbx_commands[] = {
+	&cmd___complete,
 	&cmd_build,
 	&cmd_cp,
 	&cmd_create,
@@ -48,6 +51,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_stop,
 	&cmd_templates,
 	&cmd_token,
+	&cmd_top,
 	&cmd_version,
 	NULL,
 };
