@@ -29,7 +29,7 @@ die() {
 }
 
 /bin/busybox --install -s /bin
-mkdir -p /proc /sys /dev /mnt /newroot /tmp
+mkdir -p /proc /sys /dev /mnt /newroot /tmp /run
 mount -t proc proc /proc || die "cannot mount /proc"
 mount -t sysfs sys /sys || die "cannot mount /sys"
 mount -t devtmpfs dev /dev || die "cannot mount /dev"
