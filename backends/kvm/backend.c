@@ -393,6 +393,7 @@ const struct sbx_backend sbx_backend_kvm = {
 	.list = kvm_list,
 	.get = kvm_get,
 	.stop = kvm_stop,
+	.start = kvm_start,
 	.destroy = kvm_destroy,
 	.logs = kvm_logs,
 	.exec = kvm_exec,

@@ -45,9 +45,8 @@ boot_timeout_ms(void)
 	return KVM_DEFAULT_BOOT_MS;
 }
 
-/* Fresh identity for a guest that just booted or was restored. */
-static int
-personalize(const char *id, struct sbx_err *e)
+int
+kvm_personalize(const char *id, struct sbx_err *e)
 {
 	struct sbx_agent a;
 	char *sock = kvm_runfile(id, "vsock.sock");
@@ -67,16 +66,71 @@ personalize(const char *id, struct sbx_err *e)
 	return rc;
 }
 
+/*
+ * Boots `sb` (registered, its lock held, state saved by the caller) from
+ * `img`: spawns sbx-vmm, waits for the agent, gives the guest its
+ * identity and saves the record as running. On failure the VMM is gone.
+ */
+static int
+kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
+    const struct kvm_image *img, uint64_t t0, struct sbx_err *e)
+{
+	struct kvm_spawn sp;
+	struct sbx_buf cmdline = SBX_BUF_INIT;
+	char *sbdir = sbx_sandbox_dir(c->store, sb->id);
+	pid_t pid = 0;
+	int rc = -1;
+
+	sbx_buf_addstr(&cmdline, KVM_BASE_CMDLINE);
+	if (img->cmdline)
+		sbx_buf_addf(&cmdline, " %s", img->cmdline);
+	/*
+	 * The image's root disk is shared read-only by every sandbox; the
+	 * guest puts an overlay with a tmpfs upper layer on it, so a
+	 * sandbox's writes live in its memory (and in its snapshots).
+	 */
+	if (img->rootfs)
+		sbx_buf_addstr(&cmdline, " sbx.root=/dev/vda sbx.overlay=1");
+	memset(&sp, 0, sizeof(sp));
+	sp.id = sb->id;
+	sp.sbdir = sbdir;
+	sp.kernel = img->kernel;
+	sp.initrd = img->initrd;
+	sp.cmdline = cmdline.buf;
+	sp.disk = img->rootfs;
+	sp.disk_ro = 1;
+	sp.memory = sb->spec.memory;
+	sp.vcpus = sb->spec.vcpus;
+	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
+		goto out;
+	sb->pid = pid;
+	step(c, t0, "VMM started", sb->id);
+	if (sbx_sandbox_save(c->store, sb, e) < 0 ||
+	    kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), e) < 0)
+		goto out;
+	step(c, t0, "agent ready", sb->id);
+	if (kvm_personalize(sb->id, e) < 0)
+		goto out;
+	sb->state = SBX_SB_RUNNING;
+	rc = sbx_sandbox_save(c->store, sb, e);
+out:
+	if (rc < 0 && pid) {
+		struct sbx_err ignore;
+
+		kvm_vmm_kill(sb, 2000, &ignore);
+		sb->pid = 0;
+	}
+	sbx_buf_release(&cmdline);
+	free(sbdir);
+	return rc;
+}
+
 int
 kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *sb, struct sbx_err *e)
 {
 	struct kvm_image img;
-	struct kvm_spawn sp;
 	struct sbx_sandbox_lock *lk = NULL;
-	struct sbx_buf cmdline = SBX_BUF_INIT;
-	char *sbdir = NULL, *disk = NULL;
-	pid_t pid = 0;
 	int registered = 0;
 	uint64_t t0 = sbx_clock_ms();
 
@@ -94,64 +148,23 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	sb->spec.memory = o->memory ? o->memory : KVM_DEFAULT_MEMORY;
 	sb->spec.disk = o->disk;
 	sb->state = SBX_SB_CREATING;
+	/* The image as given (to boot it again) and its manifest id (gc). */
 	json_object_set_new(sb->extra, "image", json_string(img.name));
-	/* The manifest id keeps the image alive through gc. */
+	if (o->image)
+		json_object_set_new(sb->extra, "image_dir",
+		    json_string(o->image));
 	memcpy(sb->image, img.manifest, sizeof(sb->image));
 	if (sbx_sandbox_create(c->store, sb, e) < 0)
 		goto fail;
 	registered = 1;
-	if (sbx_sandbox_lock(c->store, sb->id, 30000, &lk, e) < 0)
-		goto fail;
-	sbdir = sbx_sandbox_dir(c->store, sb->id);
-	/*
-	 * The image's root disk is shared read-only by every sandbox; the
-	 * guest puts an overlay with a tmpfs upper layer on it, so a
-	 * sandbox's writes live in its memory (and in its snapshots).
-	 */
-	if (img.rootfs)
-		disk = xstrdup(img.rootfs);
-	sbx_buf_addstr(&cmdline, KVM_BASE_CMDLINE);
-	if (img.cmdline)
-		sbx_buf_addf(&cmdline, " %s", img.cmdline);
-	if (disk)
-		sbx_buf_addstr(&cmdline, " sbx.root=/dev/vda sbx.overlay=1");
-	memset(&sp, 0, sizeof(sp));
-	sp.id = sb->id;
-	sp.sbdir = sbdir;
-	sp.kernel = img.kernel;
-	sp.initrd = img.initrd;
-	sp.cmdline = cmdline.buf;
-	sp.disk = disk;
-	sp.disk_ro = 1;
-	sp.memory = sb->spec.memory;
-	sp.vcpus = sb->spec.vcpus;
-	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
-		goto fail;
-	sb->pid = pid;
-	step(c, t0, "VMM started", sb->id);
-	if (sbx_sandbox_save(c->store, sb, e) < 0)
-		goto fail;
-	if (kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), e) < 0)
-		goto fail;
-	step(c, t0, "agent ready", sb->id);
-	if (personalize(sb->id, e) < 0)
-		goto fail;
-	sb->state = SBX_SB_RUNNING;
-	if (sbx_sandbox_save(c->store, sb, e) < 0)
+	if (sbx_sandbox_lock(c->store, sb->id, 30000, &lk, e) < 0 ||
+	    kvm_boot(c, sb, &img, t0, e) < 0)
 		goto fail;
 	sbx_sandbox_unlock(lk);
-	sbx_buf_release(&cmdline);
 	kvm_image_release(&img);
-	free(sbdir);
-	free(disk);
 	return 0;
 fail:
-	/* Nothing half-made stays behind: kill the VMM, drop the record. */
-	if (pid) {
-		struct sbx_err ignore;
-
-		kvm_vmm_kill(sb, 2000, &ignore);
-	}
+	/* Nothing half-made stays behind. */
 	if (registered) {
 		struct sbx_err ignore;
 
@@ -159,9 +172,58 @@ fail:
 	}
 	if (lk)
 		sbx_sandbox_unlock(lk);
-	sbx_buf_release(&cmdline);
 	kvm_image_release(&img);
-	free(sbdir);
-	free(disk);
 	return -1;
+}
+
+int
+kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_sandbox_lock *lk = NULL;
+	struct kvm_image img;
+	char id[SBX_SANDBOX_ID_SIZE];
+	const char *dir, *name;
+	uint64_t t0 = sbx_clock_ms();
+	int rc = -1;
+
+	memset(&img, 0, sizeof(img));
+	sbx_sandbox_init(&sb);
+	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
+	    sbx_sandbox_lock(c->store, id, 30000, &lk, e) < 0)
+		goto out;
+	sbx_sandbox_release(&sb);
+	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
+		goto out;
+	if (kvm_vmm_alive(sb.pid)) {
+		sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is already %s", id,
+		    sbx_sandbox_state_name(sb.state));
+		goto out;
+	}
+	if (sb.state != SBX_SB_STOPPED && sb.state != SBX_SB_ERROR) {
+		sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s; only stopped "
+		    "sandboxes start", id, sbx_sandbox_state_name(sb.state));
+		if (sb.state == SBX_SB_HIBERNATED)
+			sbx_err_hint(e, "resume it with 'sbx resume %s'", id);
+		goto out;
+	}
+	dir = json_string_value(json_object_get(sb.extra, "image_dir"));
+	name = json_string_value(json_object_get(sb.extra, "image"));
+	if (kvm_image_resolve(c->store, dir, dir ? NULL : name, &img, e) < 0)
+		goto out;
+	json_object_del(sb.extra, "error");
+	sb.state = SBX_SB_CREATING;
+	rc = kvm_boot(c, &sb, &img, t0, e);
+	if (rc < 0) {
+		struct sbx_err ignore;
+
+		sb.state = SBX_SB_STOPPED;
+		sbx_sandbox_save(c->store, &sb, &ignore);
+	}
+out:
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
+	kvm_image_release(&img);
+	return rc;
 }

@@ -23,7 +23,7 @@ start_exec(struct sbx_ctx *ctx, int argc, char **argv)
 
 const struct sbx_cmd cmd_start = {
 	.name = "start",
-	.summary = "boot stopped sandboxes clean from their disks",
+	.summary = "boot stopped sandboxes clean from their image",
 	.usage = "ID...",
 	.flags = SBX_CMD_NEEDS_BACKEND,
 	.exec = start_exec,

@@ -23,7 +23,7 @@ stop_exec(struct sbx_ctx *ctx, int argc, char **argv)
 
 const struct sbx_cmd cmd_stop = {
 	.name = "stop",
-	.summary = "stop sandboxes, keeping their disks (memory is dropped)",
+	.summary = "stop sandboxes, dropping memory and files written since boot",
 	.usage = "ID...",
 	.flags = SBX_CMD_NEEDS_BACKEND,
 	.exec = stop_exec,
