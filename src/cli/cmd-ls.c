@@ -9,6 +9,7 @@
 
 #include "cli/sandbox.h"
 #include "core/parse.h"
+#include "core/table.h"
 #include "core/banned.h"
 
 static const char *ls_state;
@@ -65,9 +66,16 @@ ls_exec(struct sbx_ctx *ctx, int argc, char **argv)
 			if (!ls_state || v[i].state == want)
 				printf("%s\n", v[i].id);
 	} else {
-		printf("%-15s  %-12s  %-10s  %-10s  %5s  %7s  %7s  %s\n",
-		    "ID", "NAME", "STATE", "TEMPLATE", "VCPUS", "MEMORY",
-		    "AGE", "PARENT");
+		struct sbx_table *t = sbx_table_new();
+
+		sbx_table_column(t, "ID", SBX_TABLE_LEFT);
+		sbx_table_column(t, "NAME", SBX_TABLE_SHRINK);
+		sbx_table_column(t, "STATE", SBX_TABLE_LEFT);
+		sbx_table_column(t, "TEMPLATE", SBX_TABLE_SHRINK);
+		sbx_table_column(t, "VCPUS", SBX_TABLE_RIGHT);
+		sbx_table_column(t, "MEMORY", SBX_TABLE_RIGHT);
+		sbx_table_column(t, "AGE", SBX_TABLE_RIGHT);
+		sbx_table_column(t, "PARENT", SBX_TABLE_LEFT);
 		for (i = 0; i < n; i++) {
 			char mem[16], a[32];
 
@@ -75,14 +83,17 @@ ls_exec(struct sbx_ctx *ctx, int argc, char **argv)
 				continue;
 			sbx_format_size(v[i].spec.memory, mem, sizeof(mem));
 			age(v[i].created, a, sizeof(a));
-			printf("%-15s  %-12.12s  %-10s  %-10.10s  %5u  %7s  "
-			    "%7s  %s\n", v[i].id,
-			    v[i].name ? v[i].name : "-",
-			    sbx_sandbox_state_name(v[i].state),
-			    v[i].template ? v[i].template : "-",
-			    v[i].spec.vcpus, mem, a,
-			    v[i].parent[0] ? v[i].parent : "-");
+			sbx_table_cell(t, v[i].id);
+			sbx_table_cell(t, v[i].name ? v[i].name : "-");
+			sbx_table_cell(t, sbx_sandbox_state_name(v[i].state));
+			sbx_table_cell(t, v[i].template ? v[i].template : "-");
+			sbx_table_cellf(t, "%u", v[i].spec.vcpus);
+			sbx_table_cell(t, mem);
+			sbx_table_cell(t, a);
+			sbx_table_cell(t, v[i].parent[0] ? v[i].parent : "-");
 		}
+		sbx_table_print(t, stdout, sbx_term_width(1), &e);
+		sbx_table_free(t);
 	}
 	for (i = 0; i < n; i++)
 		sbx_sandbox_release(&v[i]);
