@@ -107,13 +107,17 @@ run_in_rig() {
 }
 
 # In L1: starts sbx-vmm in the background with the guest and extra args.
-# Sets vmm_pid; serial log in $SBXT_WORK/$1.log, stderr in $1.err.
+# Sets vmm_pid; serial log in $logs/$1.log, stderr in $logs/$1.err. The
+# logs live on L1's own file system: the 9p share caches reads, so a
+# growing file there looks stale to grep.
+logs=/tmp/sbxt-logs.$$
 start_vmm() {
 	local name=$1 mode=$2; shift 2
+	mkdir -p "$logs"
 	"$vmm" --kernel "$SBXT_KERNEL" --initrd "$SBXT_INITRD" \
 		--cmdline "console=ttyS0 reboot=k panic=-1 quiet sbxt.mode=$mode" \
-		--serial-log "$SBXT_WORK/$name.log" --id "sb-test$name" "$@" \
-		2>"$SBXT_WORK/$name.err" &
+		--serial-log "$logs/$name.log" --id "sb-test$name" "$@" \
+		2>"$logs/$name.err" &
 	vmm_pid=$!
 	vmm_t0=$(date +%s%N)
 }
@@ -123,11 +127,11 @@ start_vmm() {
 wait_log() {
 	local name=$1 pat=$2 i
 	for i in $(seq 3000); do
-		grep -q "$pat" "$SBXT_WORK/$name.log" 2>/dev/null && {
+		grep -q "$pat" "$logs/$name.log" 2>/dev/null && {
 			echo $((($(date +%s%N) - vmm_t0) / 1000000)); return 0; }
 		kill -0 "$vmm_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	grep -q "$pat" "$SBXT_WORK/$name.log" 2>/dev/null && { echo 0; return 0; }
+	grep -q "$pat" "$logs/$name.log" 2>/dev/null && { echo 0; return 0; }
 	return 1
 }

@@ -40,7 +40,8 @@ start_vmm boot disk --vcpus 2 --memory 256M --rng --disk "$SBXT_WORK/disk.img"
 ms=$(wait_log boot SBXT_BOOT_OK) && echo "# boot: exec to /init marker ${ms} ms"
 wait "$vmm_pid"
 st=$?
-log=$SBXT_WORK/boot.log
+log=$logs/boot.log
+cp "$log" "$SBXT_WORK/boot.log"
 check "sbx-vmm exits 0 when the guest powers off (got $st)" test "$st" = 0
 line=$(grep -a SBXT_BOOT_OK "$log" | tr -d '\r')
 check "guest reached /init ('$line')" test -n "$line"
@@ -53,6 +54,6 @@ check "virtio_mmio bound blk and rng from the ACPI DSDT ($(grep -a SBXT_VIRTIO "
 check "guest read the host-written file with the right sha256" \
 	grep -aq "SBXT_HOSTFILE $want" "$log"
 check "guest wrote a file and unmounted the disk" grep -aq SBXT_DISK_OK "$log"
-sed 's/^/# /' "$SBXT_WORK/boot.err"
+sed 's/^/# /' "$logs/boot.err"
 grep -a -E "WARNING|BUG|Oops|virtio.*error|Wrong magic" "$log" | sed 's/^/# guest: /'
 finish
