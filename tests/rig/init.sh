@@ -80,7 +80,7 @@ chroot /newroot /bin/bash /run/rig/cmd <$tty >$tty 2>&1
 echo "$?" >/newroot/run/rig/status
 if [ -e /run/rig-keep ]; then
 	echo "rig-init: command exited with status $(cat /newroot/run/rig/status); shell on the console, 'exit' powers off" >$tty
-	chroot /newroot /usr/bin/setsid -c /bin/bash -i <$tty >$tty 2>&1
+	chroot /newroot /usr/bin/setsid -c /bin/bash -c '. /run/rig/env; exec /bin/bash -i' <$tty >$tty 2>&1
 fi
 sync
 umount /newroot/run/rig 2>/dev/null
