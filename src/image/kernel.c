@@ -14,6 +14,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sodium.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -185,7 +186,7 @@ only_subdir(const char *path, struct sbx_err *e)
 }
 
 static void
-kernel_fill(struct sbx_kernel *k, const char *dir)
+kernel_fill(struct sbx_kernel *k, const char *dir, const char *mods)
 {
 	k->dir = xstrdup(dir);
 	k->boot = xasprintf("%s/vmlinux", dir);
@@ -193,11 +194,11 @@ kernel_fill(struct sbx_kernel *k, const char *dir)
 		free(k->boot);
 		k->boot = xasprintf("%s/vmlinuz", dir);
 	}
-	k->modules_dir = xasprintf("%s/modules", dir);
-	k->order_file = xasprintf("%s/modules/order", dir);
+	k->modules_dir = xstrdup(mods);
+	k->order_file = xasprintf("%s/order", mods);
 }
 
-/* Moves the resolved modules and writes the order file below `out`. */
+/* Moves the resolved modules and their order file into `out`. */
 static int
 kernel_modules(const char *moddir, const char *out,
     const struct sbx_strvec *wanted, struct sbx_err *e)
@@ -215,7 +216,7 @@ kernel_modules(const char *moddir, const char *out,
 		    &names, &paths, e);
 	for (i = 0; r == 0 && i < names.nr; i++) {
 		char *from = xasprintf("%s/%s", moddir, paths.v[i]);
-		char *to = xasprintf("%s/modules/%s.ko", out, names.v[i]);
+		char *to = xasprintf("%s/%s.ko", out, names.v[i]);
 
 		if (rename(from, to) < 0)
 			r = sbx_err_sys(e, "cannot move '%s' to '%s'", from,
@@ -225,8 +226,9 @@ kernel_modules(const char *moddir, const char *out,
 		free(to);
 	}
 	if (r == 0) {
-		path = xasprintf("%s/modules/order", out);
-		r = sbx_fs_write_atomic(path, NULL, order.buf, order.len, 0644, e);
+		path = xasprintf("%s/order", out);
+		r = sbx_fs_write_atomic(path, NULL, order.buf, order.len,
+		    0644, e);
 		free(path);
 	}
 	sbx_modules_free(m);
@@ -236,87 +238,99 @@ kernel_modules(const char *moddir, const char *out,
 	return r;
 }
 
+/*
+ * Layout: cache/<deb>/vmlinuz and vmlinux, shared by every module set, and
+ * cache/<deb>/modules-<hash of the wanted list>/ holding <name>.ko and
+ * "order". Nothing is ever replaced in place, so source trees with
+ * different lists share one cache (rig-prep holds the cache lock).
+ */
 int
 sbx_kernel_unpack(const char *cache, const char *deb, const struct sbx_strvec *wanted,
     struct sbx_kernel *k, struct sbx_err *e)
 {
 	static const char *const parts[] = { "boot", "lib/modules", NULL };
-	char *dir = deb_dir(cache, deb, ""), *stamp, *tmp, *x = NULL;
-	char *out = NULL, *kver = NULL, *p = NULL, *q = NULL;
-	struct sbx_buf want = SBX_BUF_INIT, old = SBX_BUF_INIT;
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1];
+	char *dir = deb_dir(cache, deb, ""), *mods, *tmp = NULL, *x = NULL;
+	char *kver = NULL, *p = NULL, *q = NULL;
+	struct sbx_buf want = SBX_BUF_INIT;
 	size_t i, n;
 	int r;
 
 	for (i = 0; i < wanted->nr; i++)
 		sbx_buf_addf(&want, "%s\n", wanted->v[i]);
-	stamp = xasprintf("%s/ok", dir);
-	if (sbx_buf_read_file(&old, stamp, NULL) == 0 &&
-	    !strcmp(old.buf, want.buf)) {
-		kernel_fill(k, dir);
+	crypto_hash_sha256(md, (const unsigned char *)want.buf, want.len);
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	mods = xasprintf("%s/modules-%.16s", dir, hex);
+	p = xasprintf("%s/vmlinuz", dir);
+	q = xasprintf("%s/order", mods);
+	if (access(p, R_OK) == 0 && access(q, R_OK) == 0) {
+		kernel_fill(k, dir, mods);
 		r = 0;
 		goto done;
 	}
+	free(p);
+	free(q);
+	p = q = NULL;
 	tmp = xasprintf("%s/tmp-kernel-XXXXXX", cache);
 	if (!mkdtemp(tmp)) {
 		r = sbx_err_sys(e, "cannot create '%s'", tmp);
-		free(tmp);
 		goto done;
 	}
 	x = xasprintf("%s/x", tmp);
-	out = xasprintf("%s/out", tmp);
-	p = xasprintf("%s/modules", out);
 	r = sbx_fs_mkdir_p(x, 0755, e);
 	if (r == 0)
-		r = sbx_fs_mkdir_p(p, 0755, e);
+		r = sbx_fs_mkdir_p(dir, 0755, e);
 	if (r == 0)
 		r = sbx_deb_extract(deb, x, parts, 0, &n, e);
-	free(p);
 	p = xasprintf("%s/lib/modules", x);
 	if (r == 0 && !(kver = only_subdir(p, e)))
 		r = SBX_EINVAL;
 	if (r < 0)
 		goto clean;
 	free(p);
-	p = xasprintf("%s/boot/vmlinuz-%s", x, kver);
-	q = xasprintf("%s/vmlinuz", out);
-	if (rename(p, q) < 0) {
-		r = sbx_err_sys(e, "'%s': no kernel image '%s'", deb, p);
-		goto clean;
+	p = xasprintf("%s/vmlinuz", dir);
+	if (access(p, R_OK) < 0) {
+		char *img = xasprintf("%s/boot/vmlinuz-%s", x, kver);
+		char *elf = xasprintf("%s/vmlinux", dir);
+
+		if (access(img, R_OK) < 0) {
+			r = sbx_err_set(e, SBX_EINVAL, "'%s': no kernel image "
+			    "'boot/vmlinuz-%s'", deb, kver);
+		} else if (sbx_kernel_extract_vmlinux(img, elf, e) < 0) {
+			/* Without an ELF payload, callers boot the bzImage. */
+			sbx_err_clear(e);
+		}
+		/* vmlinuz last: its presence means the kernel is complete. */
+		if (r == 0 && rename(img, p) < 0)
+			r = sbx_err_sys(e, "cannot move '%s' to '%s'", img, p);
+		free(img);
+		free(elf);
+		if (r < 0)
+			goto clean;
 	}
-	free(p);
-	p = xasprintf("%s/vmlinux", out);
-	/* Without an ELF payload, callers boot the bzImage. */
-	if (sbx_kernel_extract_vmlinux(q, p, e) < 0)
-		sbx_err_clear(e);
 	free(p);
 	p = xasprintf("%s/lib/modules/%s", x, kver);
-	r = kernel_modules(p, out, wanted, e);
-	if (r == 0) {
-		free(p);
-		p = xasprintf("%s/ok", out);
-		r = sbx_fs_write_atomic(p, NULL, want.buf, want.len, 0644, e);
-	}
-	if (r == 0) {
-		sbx_fs_remove_tree(dir, NULL);
-		if (rename(out, dir) < 0)
-			r = sbx_err_sys(e, "cannot rename '%s' to '%s'", out,
-			    dir);
-	}
+	q = xasprintf("%s/mods", tmp);
+	r = sbx_fs_mkdir_p(q, 0755, e);
 	if (r == 0)
-		kernel_fill(k, dir);
+		r = kernel_modules(p, q, wanted, e);
+	if (r == 0 && rename(q, mods) < 0 && errno != ENOTEMPTY &&
+	    errno != EEXIST)
+		r = sbx_err_sys(e, "cannot rename '%s' to '%s'", q, mods);
+	if (r == 0)
+		kernel_fill(k, dir, mods);
 clean:
 	sbx_fs_remove_tree(tmp, NULL);
-	free(tmp);
 done:
+	free(tmp);
 	free(x);
-	free(out);
 	free(kver);
 	free(p);
 	free(q);
-	free(stamp);
+	free(mods);
 	free(dir);
 	sbx_buf_release(&want);
-	sbx_buf_release(&old);
 	return r;
 }
 
@@ -329,3 +343,4 @@ sbx_kernel_release(struct sbx_kernel *k)
 	free(k->order_file);
 	memset(k, 0, sizeof(*k));
 }
+

@@ -14,17 +14,19 @@ struct sbx_strvec;
 struct sbx_kernel {
 	char *dir;		/* <cache>/<deb file name without .deb> */
 	char *boot;		/* dir/vmlinux if extracted, else dir/vmlinuz */
-	char *modules_dir;	/* dir/modules: <name>.ko */
-	char *order_file;	/* dir/modules/order: names in load order */
+	char *modules_dir;	/* dir/modules-<hash of the wanted list>:
+				   <name>.ko */
+	char *order_file;	/* modules_dir/order: names in load order */
 };
 
 /*
  * Unpacks `deb` into <cache>/<name>: vmlinuz, vmlinux (the decompressed
- * ELF payload, when it can be extracted) and the `wanted` modules (names
- * like "virtio_blk") plus everything they depend on (from each module's
- * .modinfo), with an order file listing them so that each comes after its
- * dependencies. Skipped when that directory already holds the same wanted
- * list. The directory appears atomically (built beside it, renamed).
+ * ELF payload, when it can be extracted) and, in a directory named after
+ * the `wanted` list, those modules (names like "virtio_blk") plus
+ * everything they depend on (from each module's .modinfo), with an order
+ * file listing them so that each comes after its dependencies. Work
+ * already done for the same package and list is reused; each part
+ * appears atomically (built beside it, renamed).
  */
 int sbx_kernel_unpack(const char *cache, const char *deb,
     const struct sbx_strvec *wanted, struct sbx_kernel *k,

@@ -31,5 +31,11 @@ check-rig: tests/rig/rig-prep tests/rig/kvm-smoke
 bench-rig: tests/rig/rig-prep tests/rig/kvm-smoke
 	$(AM_V_at)$(RIG_ENV) bash $(top_srcdir)/tests/rig/bench
 
+if RIG
 CHECK_LOCAL_DEPS += check-rig
-.PHONY: check-rig bench-rig
+else
+CHECK_LOCAL_DEPS += check-rig-disabled
+endif
+check-rig-disabled:
+	@echo "check-rig: SKIPPED: configured with --disable-rig"
+.PHONY: check-rig check-rig-disabled bench-rig

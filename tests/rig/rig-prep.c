@@ -35,6 +35,7 @@
 #include "image/cpio.h"
 #include "image/deb.h"
 #include "image/modules.h"
+#include "image/kernel.h"
 #include "rig-prep.h"
 #include "core/banned.h"
 
@@ -193,7 +194,7 @@ read_module_list(const char *list, struct sbx_strvec *out, struct sbx_err *e)
 
 /* Builds the initramfs from the kernel dir, busybox and the init script. */
 static int
-make_initramfs(const struct rig_kernel *k, const char *busybox,
+make_initramfs(const struct sbx_kernel *k, const char *busybox,
     const char *init, const char *out, int gzip, struct sbx_err *e)
 {
 	struct sbx_cpio *c;
@@ -270,7 +271,7 @@ cmd_fetch(const struct opts *o, struct rig_debs *d, struct sbx_err *e)
 }
 
 static int
-cmd_kernel(const struct opts *o, struct rig_debs *d, struct rig_kernel *k,
+cmd_kernel(const struct opts *o, struct rig_debs *d, struct sbx_kernel *k,
     struct sbx_err *e)
 {
 	struct sbx_strvec wanted = SBX_STRVEC_INIT;
@@ -280,7 +281,7 @@ cmd_kernel(const struct opts *o, struct rig_debs *d, struct rig_kernel *k,
 	if (r == 0)
 		r = read_module_list(o->modules, &wanted, e);
 	if (r == 0)
-		r = rig_kernel(o->cache, d->kernel, &wanted, k, e);
+		r = sbx_kernel_unpack(o->cache, d->kernel, &wanted, k, e);
 	sbx_strvec_clear(&wanted);
 	return r;
 }
@@ -291,7 +292,7 @@ cmd_kernel(const struct opts *o, struct rig_debs *d, struct rig_kernel *k,
  * init scripts share a cache without rebuilding each other's archive.
  */
 static int
-initramfs_name(const struct rig_kernel *k, const char *busybox,
+initramfs_name(const struct sbx_kernel *k, const char *busybox,
     const struct opts *o, char **out, struct sbx_err *e)
 {
 	struct sbx_buf in = SBX_BUF_INIT;
@@ -317,7 +318,7 @@ initramfs_name(const struct rig_kernel *k, const char *busybox,
 }
 
 static int
-cmd_initramfs(const struct opts *o, struct rig_kernel *k, char **initrd,
+cmd_initramfs(const struct opts *o, struct sbx_kernel *k, char **initrd,
     struct sbx_err *e)
 {
 	struct rig_debs d = { 0 };
@@ -387,7 +388,7 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct sbx_err e = { 0 };
 	struct rig_debs d = { 0 };
-	struct rig_kernel k = { 0 };
+	struct sbx_kernel k = { 0 };
 	const char *cmd, *env;
 	char *cache = NULL, *initrd = NULL;
 	int c, r;
@@ -457,7 +458,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rig_debs_release(&d);
-	rig_kernel_release(&k);
+	sbx_kernel_release(&k);
 	free(initrd);
 	free(cache);
 	if (r == 0)

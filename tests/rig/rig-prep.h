@@ -16,14 +16,6 @@ struct rig_debs {
 	char *busybox;		/* busybox-static_*.deb */
 };
 
-/* An unpacked kernel in the cache (malloc'd paths). */
-struct rig_kernel {
-	char *dir;		/* cache/<deb name without .deb> */
-	char *boot;		/* what QEMU boots: vmlinux, else vmlinuz */
-	char *modules_dir;	/* dir/modules: <name>.ko */
-	char *order_file;	/* dir/modules/order: names in load order */
-};
-
 /* Progress line on stderr ("rig-prep: ..."), unless -q. */
 void rig_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -37,25 +29,8 @@ void rig_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rig_fetch(const char *cache, struct rig_debs *d, struct sbx_err *e);
 void rig_debs_release(struct rig_debs *d);
 
-/*
- * Unpacks `deb` into cache/<name>: vmlinuz, vmlinux, and the `wanted`
- * modules plus their dependencies in load order. Skipped when the
- * directory exists for the same wanted list.
- */
-int rig_kernel(const char *cache, const char *deb,
-    const struct sbx_strvec *wanted, struct rig_kernel *k, struct sbx_err *e);
-void rig_kernel_release(struct rig_kernel *k);
-
 /* Unpacks bin/busybox of `deb` into the cache; *path gets its path. */
 int rig_busybox(const char *cache, const char *deb, char **path,
-    struct sbx_err *e);
-
-/*
- * Decompresses the kernel ELF image embedded in the bzImage `vmlinuz`
- * into `out` (xz, gzip, zstd, lzma or bzip2 payloads, found through the
- * boot header's payload_offset/payload_length).
- */
-int rig_extract_vmlinux(const char *vmlinuz, const char *out,
     struct sbx_err *e);
 
 /* Helpers. */
