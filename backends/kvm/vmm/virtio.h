@@ -120,6 +120,10 @@ struct virtio_dev {
 	int vm_fd;			/* for KVM_IRQ_LINE / ioeventfd setup */
 	int irqfd;			/* eventfd bound to the GSI, or -1 */
 	int notify_fd[VIRTIO_MAX_QUEUES];	/* ioeventfds, or -1 */
+	struct virtio_notify {			/* loop callback argument */
+		struct virtio_dev *d;
+		unsigned q;
+	} notify_arg[VIRTIO_MAX_QUEUES];
 	uint64_t notifies, irqs;	/* counters for `stats` */
 };
 

@@ -362,18 +362,11 @@ virtio_mmio_write(struct virtio_dev *d, uint64_t off, const void *data,
 	pthread_mutex_unlock(&d->lock);
 }
 
-struct notify_arg {
-	struct virtio_dev *d;
-	unsigned q;
-};
-
-static struct notify_arg notify_args[VIRTIO_MMIO_SLOTS][VIRTIO_MAX_QUEUES];
-
 /* I/O thread: the driver kicked queue q through its ioeventfd. */
 static void
 virtio_ioeventfd_ready(void *arg, uint32_t events)
 {
-	struct notify_arg *na = arg;
+	struct virtio_notify *na = arg;
 	struct virtio_dev *d = na->d;
 	uint64_t cnt;
 
@@ -430,10 +423,10 @@ virtio_mmio_attach(struct virtio_dev *d, unsigned slot, int vm_fd,
 		if (ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0)
 			return sbx_err_sys(e, "virtio-%s: KVM_IOEVENTFD",
 			    d->ops->name);
-		notify_args[slot][i].d = d;
-		notify_args[slot][i].q = i;
+		d->notify_arg[i].d = d;
+		d->notify_arg[i].q = i;
 		if (loop_add(loop, d->notify_fd[i], EPOLLIN,
-		    virtio_ioeventfd_ready, &notify_args[slot][i]) < 0)
+		    virtio_ioeventfd_ready, &d->notify_arg[i]) < 0)
 			return sbx_err_sys(e, "virtio-%s: epoll", d->ops->name);
 	}
 	return 0;
