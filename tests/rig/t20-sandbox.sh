@@ -53,9 +53,9 @@ down_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 is "$(sha256sum <"$T/back" | cut -d' ' -f1)" "$want" "it comes back with the same sha256"
 echo "# bench: cp in 64 MiB ${up_ms} ms, out ${down_ms} ms"
 mkdir -p "$T/tree/sub"; echo one >"$T/tree/a"; echo two >"$T/tree/sub/b"
-sbx cp "$T/tree" "$id:/srv"
-is "$(sbx exec "$id" -- cat /srv/tree/sub/b)" two "cp copies a directory tree in"
-sbx cp "$id:/srv/tree" "$T/out"
+sbx cp "$T/tree" "$id:/tmp"
+is "$(sbx exec "$id" -- cat /tmp/tree/sub/b)" two "cp copies a directory tree into an existing directory"
+sbx cp "$id:/tmp/tree" "$T/out"
 is "$(cat "$T/out/sub/b")" two "and back out"
 is "$(echo piped | sbx cp - "$id:/tmp/p" && sbx cp "$id:/tmp/p" -)" piped "cp - works both ways"
 
