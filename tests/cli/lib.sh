@@ -14,8 +14,10 @@ export SBX_HOME="$T/home"
 unset SBX_REMOTE SBX_TOKEN
 _n=0
 _fail=0
-SRC=${SBX_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${SBX_TOP_BUILDDIR:-$SRC}
+# Canonical paths (a VPATH build passes ".../_build/sub/../.."), so they
+# compare equal to the cleaned paths sbx prints.
+SRC=$(cd "${SBX_TOP_SRCDIR:-$(dirname "$0")/../..}" && pwd)
+BUILD=$(cd "${SBX_TOP_BUILDDIR:-$SRC}" && pwd)
 
 plan() { echo "1..$1"; }
 _report() {
