@@ -26,6 +26,13 @@ sbx_vmm_SOURCES = $(sbx_vmm_common) \
 	%reldir%/vmm/main.c
 sbx_vmm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
+# Snapshot, restore and live fork (owner: snap).
+sbx_vmm_SOURCES += \
+	%reldir%/vmm/fork.c %reldir%/vmm/restore.c \
+	%reldir%/vmm/snapshot.c %reldir%/vmm/snapshot.h \
+	%reldir%/vmm/snapstate.c %reldir%/vmm/snapstate.h \
+	%reldir%/vmm/state.c %reldir%/vmm/state.h
+EXTRA_DIST += doc/snapshot-format.md
 
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_blk.c \

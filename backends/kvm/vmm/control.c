@@ -23,6 +23,7 @@
 #include "kvm/vmm/control.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
 
@@ -259,6 +260,8 @@ client_line(struct client *cl, const char *line, size_t len)
 		pthread_mutex_unlock(&c->lock);
 		json_decref(req);
 		return;
+	} else if ((rep = snap_control(c->vm, op, req)) != NULL) {
+		/* snapshot, fork (snapshot.h) */
 	} else {
 		rep = reply_err("unknown op '%s'", op);
 	}

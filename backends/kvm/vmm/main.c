@@ -27,6 +27,7 @@
 #include "kvm/vmm/control.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
 
@@ -266,9 +267,12 @@ main(int argc, char **argv)
 	sigset_t set;
 	int status;
 
+	if (argc > 1 && !strncmp(argv[1], "--restore", 9))
+		return snap_restore_main(argc, argv);	/* snapshot.h */
 	status = parse_args(argc, argv, &cfg, &ctl_path);
 	if (status)
 		return status;
+	snap_set_config(&cfg);
 	vmm_log_set_id(cfg.id);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);

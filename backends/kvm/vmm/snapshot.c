@@ -1,0 +1,397 @@
+/*
+ * snapshot.c - the state file format and saving a VM to a directory
+ * (snapshot.h, doc/snapshot-format.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/xmalloc.h"
+#include "kvm/vmm/log.h"
+#include "kvm/vmm/snapshot.h"
+#include "kvm/vmm/snapstate.h"
+#include "kvm/vmm/state.h"
+#include "kvm/vmm/vmm.h"
+#include "core/banned.h"
+
+static const struct vmm_config *saved_cfg;
+
+void
+snap_set_config(const struct vmm_config *cfg)
+{
+	saved_cfg = cfg;
+}
+
+uint32_t
+snap_crc32c(uint32_t crc, const void *p, size_t len)
+{
+	static uint32_t table[256];
+	const uint8_t *s = p;
+	size_t i;
+
+	if (!table[1]) {
+		for (i = 0; i < 256; i++) {
+			uint32_t c = i;
+			int k;
+
+			for (k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
+			table[i] = c;
+		}
+	}
+	crc = ~crc;
+	for (i = 0; i < len; i++)
+		crc = table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t
+get32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+void
+snap_rec_add(struct sbx_buf *b, uint32_t tag, uint32_t idx, const void *p,
+    size_t len)
+{
+	uint8_t h[12];
+	static const uint8_t pad[8];
+
+	put32(h, tag);
+	put32(h + 4, idx);
+	put32(h + 8, (uint32_t)len);
+	sbx_buf_add(b, h, sizeof(h));
+	sbx_buf_add(b, p, len);
+	sbx_buf_add(b, pad, (8 - (len + 12) % 8) % 8);
+}
+
+const void *
+snap_find(const struct snap_image *img, uint32_t tag, uint32_t idx,
+    size_t len, size_t *len_out)
+{
+	size_t i;
+
+	for (i = 0; i < img->nrec; i++) {
+		const struct snap_rec *r = &img->rec[i];
+
+		if (r->tag != tag || r->idx != idx)
+			continue;
+		if (len && r->len != len)
+			return NULL;
+		if (len_out)
+			*len_out = r->len;
+		return r->p;
+	}
+	return NULL;
+}
+
+/*
+ * Header (32 bytes, little endian): magic[8], version u32, header size
+ * u32, body length u64, body CRC32C u32, header CRC32C u32 (over bytes
+ * 0..27).
+ */
+static void
+header_fill(struct sbx_buf *out)
+{
+	uint8_t *h = (uint8_t *)out->buf;
+	uint64_t body = out->len - SNAP_HDR_SIZE;
+
+	memcpy(h, SNAP_MAGIC, 8);
+	put32(h + 8, SNAP_VERSION);
+	put32(h + 12, SNAP_HDR_SIZE);
+	memcpy(h + 16, &body, 8);
+	put32(h + 24, snap_crc32c(0, h + SNAP_HDR_SIZE, body));
+	put32(h + 28, snap_crc32c(0, h, 28));
+}
+
+int
+snap_image_parse(struct snap_image *img, char *data, size_t len,
+    const char *what, struct sbx_err *e)
+{
+	const uint8_t *h = (const uint8_t *)data;
+	uint64_t body;
+	size_t off, cap = 64;
+
+	memset(img, 0, sizeof(*img));
+	img->data = data;
+	img->len = len;
+	if (len < SNAP_HDR_SIZE || memcmp(h, SNAP_MAGIC, 8) != 0)
+		return sbx_err_set(e, SBX_ECORRUPT, "%s is not an sbx "
+		    "snapshot state file (bad magic)", what);
+	if (get32(h + 28) != snap_crc32c(0, h, 28))
+		return sbx_err_set(e, SBX_ECORRUPT, "%s: header checksum "
+		    "mismatch", what);
+	if (get32(h + 8) != SNAP_VERSION || get32(h + 12) != SNAP_HDR_SIZE)
+		return sbx_err_set(e, SBX_ENOTSUP, "%s: snapshot format "
+		    "version %u, this sbx-vmm reads version %u", what,
+		    get32(h + 8), SNAP_VERSION);
+	memcpy(&body, h + 16, 8);
+	if (body != len - SNAP_HDR_SIZE)
+		return sbx_err_set(e, SBX_ECORRUPT, "%s is truncated or "
+		    "padded: %zu bytes of records, header says %llu", what,
+		    len - SNAP_HDR_SIZE, (unsigned long long)body);
+	if (get32(h + 24) != snap_crc32c(0, h + SNAP_HDR_SIZE, body))
+		return sbx_err_set(e, SBX_ECORRUPT, "%s: checksum mismatch "
+		    "(the state file is corrupted)", what);
+	img->rec = xcalloc(cap, sizeof(*img->rec));
+	for (off = SNAP_HDR_SIZE; off < len;) {
+		struct snap_rec r;
+		size_t step;
+
+		if (len - off < 12)
+			return sbx_err_set(e, SBX_ECORRUPT, "%s: record header "
+			    "cut at byte %zu", what, off);
+		r.tag = get32(data + off);
+		r.idx = get32(data + off + 4);
+		r.len = get32(data + off + 8);
+		step = 12 + (size_t)r.len;
+		step += (8 - step % 8) % 8;
+		if (r.len > len - off - 12 || step > len - off)
+			return sbx_err_set(e, SBX_ECORRUPT, "%s: record %u at "
+			    "byte %zu overruns the file", what, r.tag, off);
+		r.p = data + off + 12;
+		if (img->nrec == cap) {
+			cap *= 2;
+			img->rec = xrealloc(img->rec, cap * sizeof(*img->rec));
+		}
+		img->rec[img->nrec++] = r;
+		off += step;
+	}
+	return 0;
+}
+
+void
+snap_image_free(struct snap_image *img)
+{
+	free(img->data);
+	free(img->rec);
+	memset(img, 0, sizeof(*img));
+}
+
+static json_t *
+config_json(const struct vmm_config *c)
+{
+	json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:b, s:I, s:b}",
+	    "kernel", c->kernel, "cmdline", c->cmdline,
+	    "memory", (json_int_t)c->memory, "vcpus", (int)c->vcpus,
+	    "rng", c->rng, "cid", (json_int_t)c->cid, "disk_ro", c->disk_ro);
+
+	if (c->initrd)
+		json_object_set_new(j, "initrd", json_string(c->initrd));
+	if (c->disk)
+		json_object_set_new(j, "disk", json_string(c->disk));
+	if (c->vsock)
+		json_object_set_new(j, "vsock", json_string(c->vsock));
+	return j;
+}
+
+int
+snap_capture(struct vmm *vm, struct sbx_buf *out, struct sbx_err *e)
+{
+	struct snap_mem sm = { vm->mem.size, vm->mem.low, vm->mem.high,
+	    vm->mem.size };
+	static const uint8_t zero[SNAP_HDR_SIZE];
+	json_t *cfg;
+	char *s;
+	unsigned i;
+	int r;
+
+	if (!saved_cfg)
+		return sbx_err_set(e, SBX_ENOTSUP, "this VM's configuration "
+		    "is unknown: cannot snapshot it");
+	sbx_buf_reset(out);
+	sbx_buf_add(out, zero, sizeof(zero));
+	cfg = config_json(saved_cfg);
+	s = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(cfg);
+	snap_rec_add(out, SNAP_T_CONFIG, 0, s, strlen(s));
+	free(s);
+	snap_rec_add(out, SNAP_T_MEM, 0, &sm, sizeof(sm));
+	/* Devices first: saving them may still raise an interrupt. */
+	snapstate_save_devices(vm, out);
+	for (i = 0; i < vm->nvcpu; i++)
+		if ((r = state_save_vcpu(vm->kvm_fd, vm->vm_fd, vm->vcpu[i].fd,
+		    i, out, e)) < 0)
+			return r;
+	if ((r = state_save_vm(vm->vm_fd, out, e)) < 0)
+		return r;
+	header_fill(out);
+	return 0;
+}
+
+static bool
+page_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	size_t i;
+
+	for (i = 0; i < GMEM_PAGE / 8; i += 4)
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+			return false;
+	return true;
+}
+
+/* Writes RAM to `fd`, skipping zero pages; returns bytes written. */
+static int64_t
+write_memory(const struct gmem *m, int fd, struct sbx_err *e)
+{
+	uint64_t off = 0, run, written = 0;
+
+	while (off < m->size) {
+		if (page_zero(m->host + off)) {
+			off += GMEM_PAGE;
+			continue;
+		}
+		for (run = off; run < m->size && !page_zero(m->host + run);
+		    run += GMEM_PAGE)
+			;
+		while (off < run) {
+			ssize_t w = pwrite(fd, m->host + off, run - off, off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return sbx_err_sys(e, "cannot write the memory "
+				    "file");
+			off += w;
+			written += w;
+		}
+	}
+	if (ftruncate(fd, m->size) < 0)
+		return sbx_err_sys(e, "cannot size the memory file");
+	return written;
+}
+
+static int
+write_file(const char *dir, const char *name, const void *p, size_t len,
+    const struct gmem *mem, int64_t *bytes, struct sbx_err *e)
+{
+	char tmp[4096], path[4096];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot create '%s'", tmp);
+	if (mem) {
+		int64_t w = write_memory(mem, fd, e);
+
+		if (w < 0)
+			r = (int)w;
+		else
+			*bytes = w;
+	} else {
+		size_t off = 0;
+
+		while (off < len && r == 0) {
+			ssize_t w = write(fd, (const char *)p + off,
+			    len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				r = sbx_err_sys(e, "cannot write '%s'", tmp);
+			else
+				off += w;
+		}
+		*bytes = len;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+static uint64_t
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ((t.tv_sec - t0->tv_sec) * 1000000000LL +
+	    (t.tv_nsec - t0->tv_nsec)) / 1000000;
+}
+
+/* Snapshot to `dir`: memory first, then state (its presence = complete). */
+static json_t *
+snap_save(struct vmm *vm, const char *dir)
+{
+	struct sbx_err e = { 0 };
+	struct sbx_buf st = SBX_BUF_INIT;
+	struct timespec t0;
+	int64_t mbytes = 0, sbytes = 0;
+	uint64_t pause_ms;
+	int dfd;
+	char path[4096];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "cannot create the snapshot directory");
+	snprintf(path, sizeof(path), "%s/state", dir);
+	unlink(path);	/* an old state must never pair with new memory */
+	if (vmm_pause(vm, 5000, &e) < 0)
+		goto fail;
+	if (snap_capture(vm, &st, &e) < 0 ||
+	    write_file(dir, "memory", NULL, 0, &vm->mem, &mbytes, &e) < 0) {
+		vmm_resume(vm);
+		goto fail;
+	}
+	vmm_resume(vm);
+	pause_ms = ms_since(&t0);
+	if (write_file(dir, "state", st.buf, st.len, NULL, &sbytes, &e) < 0)
+		goto fail;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	sbx_buf_release(&st);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "ok", 1,
+	    "memory_bytes", (json_int_t)mbytes, "state_bytes",
+	    (json_int_t)sbytes, "pause_ms", (json_int_t)pause_ms,
+	    "ms", (json_int_t)ms_since(&t0));
+fail:
+	sbx_buf_release(&st);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
+}
+
+json_t *
+snap_control(struct vmm *vm, const char *op, json_t *req)
+{
+	if (!strcmp(op, "snapshot")) {
+		const char *dir = json_string_value(json_object_get(req,
+		    "dir"));
+
+		if (!dir || !*dir)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "snapshot needs a 'dir' string");
+		return snap_save(vm, dir);
+	}
+	if (!strcmp(op, "fork"))
+		return snapfork_control(vm, req);
+	return NULL;
+}
