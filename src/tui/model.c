@@ -131,6 +131,7 @@ row_apply_stats(struct tui_model *m, struct tui_row *r, json_t *st,
     uint64_t now_ms)
 {
 	struct tui_track *t = track_find(m, r->sb.id);
+	uint64_t clock;
 	int64_t ns;
 
 	t->seen = 1;
@@ -143,11 +144,17 @@ row_apply_stats(struct tui_model *m, struct tui_row *r, json_t *st,
 		r->uptime_ms = stat_int(st, "uptime_ms");
 		r->idle_ms = stat_int(st, "idle_ms");
 		ns = stat_cpu_ns(st);
+		/*
+		 * CPU time against the VMM's own uptime when it reports one:
+		 * both are sampled together, so a slow reply or a busy host
+		 * does not skew the figure.
+		 */
+		clock = r->uptime_ms >= 0 ? (uint64_t)r->uptime_ms + 1 : now_ms;
 		if (ns >= 0) {
-			if (t->at_ms && now_ms > t->at_ms &&
+			if (t->at_ms && clock > t->at_ms &&
 			    (uint64_t)ns >= t->cpu_ns) {
 				r->cpu = (double)((uint64_t)ns - t->cpu_ns) /
-				    1e6 / (double)(now_ms - t->at_ms) * 100.0;
+				    1e6 / (double)(clock - t->at_ms) * 100.0;
 				if (t->nhist == TUI_HIST) {
 					memmove(t->hist, t->hist + 1,
 					    (TUI_HIST - 1) * sizeof(double));
@@ -160,7 +167,7 @@ row_apply_stats(struct tui_model *m, struct tui_row *r, json_t *st,
 			if (!t->busy_ms)
 				t->busy_ms = now_ms;
 			t->cpu_ns = (uint64_t)ns;
-			t->at_ms = now_ms;
+			t->at_ms = clock;
 			/* Seen idle since we started watching: a lower bound. */
 			if (r->idle_ms < 0 && r->cpu >= 0)
 				r->idle_ms = (int64_t)(now_ms - t->busy_ms);

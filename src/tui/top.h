@@ -58,7 +58,8 @@ struct tui_row {
 struct tui_track {
 	char id[SBX_SANDBOX_ID_SIZE];
 	uint64_t cpu_ns;	/* sum over vCPUs at the last sample */
-	uint64_t at_ms;		/* monotonic time of that sample */
+	uint64_t at_ms;		/* clock of that sample: the VMM's uptime + 1 ms,
+				   or monotonic time; 0 = no sample */
 	uint64_t busy_ms;	/* monotonic time CPU use was last seen */
 	double hist[TUI_HIST];
 	unsigned nhist;

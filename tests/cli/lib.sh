@@ -18,6 +18,7 @@ _fail=0
 # compare equal to the cleaned paths sbx prints.
 SRC=$(cd "${SBX_TOP_SRCDIR:-$(dirname "$0")/../..}" && pwd)
 BUILD=$(cd "${SBX_TOP_BUILDDIR:-$SRC}" && pwd)
+export SBX_TOP_SRCDIR="$SRC" SBX_TOP_BUILDDIR="$BUILD"
 
 plan() { echo "1..$1"; }
 _report() {
