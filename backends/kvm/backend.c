@@ -405,4 +405,5 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_rm = kvm_file_rm,
 	.file_rename = kvm_file_rename,
 	.stats = kvm_stats,
+	.fork = kvm_fork, .hibernate = kvm_hibernate, .resume = kvm_resume,
 };

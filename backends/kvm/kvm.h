@@ -93,4 +93,10 @@ int kvm_file_rename(struct sbx_conn *c, const char *query, const char *from,
 int kvm_stats(struct sbx_conn *c, const char *query, json_t **out,
     struct sbx_err *e);
 
+/* ops-snap.c: hibernate/resume through a snapshot, live fork. */
+int kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e);
+int kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e);
+int kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
+    struct sbx_strvec *ids, struct sbx_err *e);
+
 #endif

@@ -33,6 +33,7 @@ sbx_vmm_SOURCES += \
 	%reldir%/vmm/snapstate.c %reldir%/vmm/snapstate.h \
 	%reldir%/vmm/state.c %reldir%/vmm/state.h
 EXTRA_DIST += doc/snapshot-format.md
+sbx_SOURCES += %reldir%/ops-snap.c
 
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_blk.c \

@@ -13,12 +13,15 @@ extern const struct sbx_cmd cmd_cp;
 extern const struct sbx_cmd cmd_create;
 extern const struct sbx_cmd cmd_doctor;
 extern const struct sbx_cmd cmd_exec;
+extern const struct sbx_cmd cmd_fork;
 extern const struct sbx_cmd cmd_gc;
 extern const struct sbx_cmd cmd_help;
+extern const struct sbx_cmd cmd_hibernate;
 extern const struct sbx_cmd cmd_image;
 extern const struct sbx_cmd cmd_inspect;
 extern const struct sbx_cmd cmd_logs;
 extern const struct sbx_cmd cmd_ls;
+extern const struct sbx_cmd cmd_resume;
 extern const struct sbx_cmd cmd_rm;
 extern const struct sbx_cmd cmd_run;
 extern const struct sbx_cmd cmd_serve;
@@ -37,12 +40,15 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_create,
 	&cmd_doctor,
 	&cmd_exec,
+	&cmd_fork,
 	&cmd_gc,
 	&cmd_help,
+	&cmd_hibernate,
 	&cmd_image,
 	&cmd_inspect,
 	&cmd_logs,
 	&cmd_ls,
+	&cmd_resume,
 	&cmd_rm,
 	&cmd_run,
 	&cmd_serve,

@@ -13,3 +13,5 @@ sbx_SOURCES += \
 	%reldir%/cmd-inspect.c %reldir%/cmd-logs.c %reldir%/cmd-ls.c \
 	%reldir%/cmd-rm.c %reldir%/cmd-run.c %reldir%/cmd-shell.c \
 	%reldir%/cmd-start.c %reldir%/cmd-stop.c
+# Snapshot commands (owner: snap).
+sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resume.c

@@ -1,0 +1,87 @@
+#!/bin/bash
+# t41-snapshot-cli.sh - hibernate, resume and fork of real sandboxes
+# through the sbx CLI (local kvm backend): a guest counter keeps counting
+# upward across hibernate + resume; `sbx fork -n 4` gives 4 sandboxes that
+# all see the source's /tmp/x, each keeps its own /tmp/id, their
+# /dev/urandom differs, the source is unaffected. One boot; everything
+# else is restored or forked. Prints "# bench:" figures.
+set -u
+if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
+	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
+fi
+export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
+export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$SBX_TOP_BUILDDIR}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
+is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+state() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+pid_of() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", 0))'; }
+pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+echo "1..14"
+
+t0=$(now_ms)
+id=$(sbx create --memory 512M 2>"$SBX_HOME/t41-create.err")
+st=$?
+boot_ms=$(($(now_ms) - t0))
+sed 's/^/# /' "$SBX_HOME/t41-create.err"
+ok $st "create boots a sandbox (${boot_ms} ms)"
+[ $st = 0 ] || exit 1
+
+sbx exec "$id" -- sh -c 'echo from-the-source >/tmp/x; setsid sh -c "i=0; while :; do i=\$((i + 1)); echo \$i >/tmp/count; sleep 0.2; done" </dev/null >/dev/null 2>&1 &'
+sleep 2
+c1=$(sbx exec "$id" -- cat /tmp/count)
+ok $([ "${c1:-0}" -gt 0 ] && echo 0 || echo 1) "a guest counter runs (at $c1)"
+
+t0=$(now_ms)
+sbx hibernate "$id" 2>&1 | sed 's/^/# /'
+hib_ms=$(($(now_ms) - t0))
+is "$(state "$id")" hibernated "hibernate leaves the sandbox hibernated (${hib_ms} ms)"
+snapbytes=$(du -sk --apparent-size "$SBX_HOME/sandboxes/$id/hibernate" | cut -f1)
+alloc=$(du -sk "$SBX_HOME/sandboxes/$id/hibernate" | cut -f1)
+t0=$(now_ms)
+sbx resume "$id" 2>&1 | sed 's/^/# /'
+res_ms=$(($(now_ms) - t0))
+is "$(state "$id")" running "resume brings it back running (${res_ms} ms)"
+c2=$(sbx exec "$id" -- cat /tmp/count)
+sleep 1
+c3=$(sbx exec "$id" -- cat /tmp/count)
+ok $([ "${c2:-0}" -ge "$c1" ] && [ "${c3:-0}" -gt "${c2:-0}" ] && echo 0 || echo 1) \
+	"the counter keeps counting upward after resume ($c1 -> $c2 -> $c3)"
+echo "# bench: cold boot to agent ready ${boot_ms} ms; hibernate ${hib_ms} ms; resume to agent ready + personalized ${res_ms} ms (ratio $(awk -v a="$boot_ms" -v b="$res_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')x); snapshot ${alloc} KiB on disk of ${snapbytes} KiB apparent"
+
+pss0=$(pss_kb "$(pid_of "$id")")
+t0=$(now_ms)
+kids=$(sbx fork -n 4 "$id" 2>"$SBX_HOME/t41-fork.err")
+st=$?
+fork_ms=$(($(now_ms) - t0))
+sed 's/^/# /' "$SBX_HOME/t41-fork.err"
+ok $st "fork -n 4 succeeds (${fork_ms} ms)"
+is "$(echo $kids | wc -w)" 4 "it prints 4 new ids"
+seen=0 own=0 rnd=""
+for k in $kids; do
+	[ "$(sbx exec "$k" -- cat /tmp/x)" = from-the-source ] && seen=$((seen + 1))
+	sbx exec "$k" -- sh -c "echo $k >/tmp/id"
+done
+for k in $kids; do
+	[ "$(sbx exec "$k" -- cat /tmp/id)" = "$k" ] && own=$((own + 1))
+	rnd+="$(sbx exec "$k" -- sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"')"$'\n'
+done
+rnd+="$(sbx exec "$id" -- sh -c 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"')"$'\n'
+is "$seen" 4 "all 4 clones see the source's /tmp/x"
+is "$own" 4 "each clone reads back only its own /tmp/id"
+is "$(grep -c . <<<"$rnd")|$(sort -u <<<"$rnd" | grep -c .)" "5|5" "32 bytes of /dev/urandom differ across the 4 clones and the source"
+sbx exec "$id" -- test -e /tmp/id
+is $? 1 "the source does not see the clones' writes"
+c4=$(sbx exec "$id" -- cat /tmp/count)
+ok $([ "${c4:-0}" -gt "${c3:-0}" ] && echo 0 || echo 1) "the source keeps counting after the fork ($c3 -> $c4)"
+k1=$(echo $kids | cut -d' ' -f1)
+is "$(sbx exec "$k1" -- hostname)" "$k1" "a clone's hostname is its own id"
+pss=0
+for k in $kids; do pss=$((pss + $(pss_kb "$(pid_of "$k")"))); done
+echo "# bench: fork -n 4 ${fork_ms} ms total ($((fork_ms / 4)) ms per clone, agents ready and personalized); PSS per clone $((pss / 4)) KiB, source PSS before $pss0 KiB"
+
+sbx rm -f $kids "$id" >/dev/null 2>&1
+ok $? "the source and its clones are removed"
+exit $failed
