@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - the README's main job: a sandbox from the default image, a
-# command run in it, a short Python line, then removal. On a host whose KVM
+# command run in it, a short Python line, a live fork into two copies that
+# each see the parent's files but not each other's, then removal. On a host whose KVM
 # cannot boot stock kernels (PVM, none) it runs inside the rig and says so.
 #
 #   tests/demo.sh [--inside]     (make demo)
@@ -27,7 +28,15 @@ echo "demo: created $id in $(( $(date +%s) - t0 )) s"
 trap 'sbx rm -f "$id" >/dev/null 2>&1 || true' EXIT
 sbx exec "$id" -- uname -a
 sbx exec "$id" -- python3 -c 'import platform; print("python", platform.python_version(), "says", 6 * 7)'
+sbx exec "$id" -- sh -c 'echo "written before the fork" > /tmp/note'
+t0=$(date +%s)
+forks=$(sbx fork -n 2 "$id")
+echo "demo: forked into $(echo $forks) in $(( $(date +%s) - t0 )) s"
+trap 'sbx rm -f "$id" $forks >/dev/null 2>&1 || true' EXIT
+for f in $forks; do
+	sbx exec "$f" -- sh -c "echo $f > /tmp/me; echo \"\$(hostname): \$(cat /tmp/note), I am \$(cat /tmp/me)\""
+done
 sbx ls
-sbx rm -f "$id"
+sbx rm -f "$id" $forks
 trap - EXIT
 echo "demo: done"
