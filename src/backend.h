@@ -54,6 +54,9 @@ struct sbx_create_opts {
 	uint64_t disk;		/* bytes, 0 = template/default */
 	int64_t idle_timeout_ms; /* -1 = template/config default, 0 = never */
 	const struct sbx_strvec *env;	/* KEY=VALUE for every exec, or NULL */
+	/* Egress policy: CIDRs or domains (doc/networking.md), or NULL. */
+	const struct sbx_strvec *allow, *deny;
+	int no_network;		/* no network device at all */
 };
 
 /* One command in a sandbox. Output goes to the fds given. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kvm/kvm.h"
+#include "kvm/net.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/strvec.h"
@@ -405,5 +406,6 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_rm = kvm_file_rm,
 	.file_rename = kvm_file_rename,
 	.stats = kvm_stats,
+	.port = kvm_port,
 	.fork = kvm_fork, .hibernate = kvm_hibernate, .resume = kvm_resume,
 };

@@ -35,6 +35,23 @@ sbx_vmm_SOURCES += \
 EXTRA_DIST += doc/snapshot-format.md
 sbx_SOURCES += %reldir%/ops-snap.c
 
+# Networking: virtio-net on libslirp, egress policy (owner: net).
+sbx_vmm_SOURCES += \
+	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
+	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
+	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
+sbx_vmm_CFLAGS += $(SLIRP_CFLAGS)
+sbx_vmm_LDADD += $(SLIRP_LIBS)
+sbx_SOURCES += %reldir%/ops-port.c \
+	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h
+dist_man_MANS += doc/sbx-port.1
+EXTRA_DIST += doc/networking.md tests/rig/net-guest.py tests/rig/net-host.py
+# vmm.c (in the unit runner) attaches the network device.
+tests_unit_check_sbx_SOURCES += tests/unit/check_vmm_net.c \
+	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
+	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
+	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
+
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_blk.c \
 	tests/unit/check_vmm_boot.c \

@@ -13,6 +13,7 @@
 #include "kvm/agent-client.h"
 #include "kvm/image.h"
 #include "kvm/kvm.h"
+#include "kvm/net.h"
 #include "kvm/spawn.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -77,7 +78,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 {
 	struct kvm_spawn sp;
 	struct sbx_buf cmdline = SBX_BUF_INIT;
-	char *sbdir = sbx_sandbox_dir(c->store, sb->id);
+	char *sbdir = sbx_sandbox_dir(c->store, sb->id), *net = NULL;
 	pid_t pid = 0;
 	int rc = -1;
 
@@ -101,6 +102,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	sp.disk_ro = 1;
 	sp.memory = sb->spec.memory;
 	sp.vcpus = sb->spec.vcpus;
+	sp.net = net = kvm_net_policy(sb);
 	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
 		goto out;
 	sb->pid = pid;
@@ -111,6 +113,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	step(c, t0, "agent ready", sb->id);
 	if (kvm_personalize(sb->id, e) < 0)
 		goto out;
+	kvm_ports_apply(sb);
 	sb->state = SBX_SB_RUNNING;
 	rc = sbx_sandbox_save(c->store, sb, e);
 out:
@@ -122,6 +125,7 @@ out:
 	}
 	sbx_buf_release(&cmdline);
 	free(sbdir);
+	free(net);
 	return rc;
 }
 
@@ -147,6 +151,10 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	sb->spec.vcpus = o->vcpus ? o->vcpus : KVM_DEFAULT_VCPUS;
 	sb->spec.memory = o->memory ? o->memory : KVM_DEFAULT_MEMORY;
 	sb->spec.disk = o->disk;
+	if (kvm_net_record(sb, o, e) < 0) {
+		kvm_image_release(&img);
+		return -1;
+	}
 	sb->state = SBX_SB_CREATING;
 	/* The image as given (to boot it again) and its manifest id (gc). */
 	json_object_set_new(sb->extra, "image", json_string(img.name));

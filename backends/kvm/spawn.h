@@ -19,6 +19,8 @@ struct kvm_spawn {
 	int disk_ro;
 	uint64_t memory;	/* bytes */
 	unsigned vcpus;
+	const char *net;	/* NULL: no network; else the egress policy
+				   (kvm/net.h kvm_net_policy) */
 };
 
 /* The sbx-vmm binary: $SBX_LIBEXECDIR/sbx-vmm or the installed one. */

@@ -21,6 +21,7 @@ extern const struct sbx_cmd cmd_image;
 extern const struct sbx_cmd cmd_inspect;
 extern const struct sbx_cmd cmd_logs;
 extern const struct sbx_cmd cmd_ls;
+extern const struct sbx_cmd cmd_port;
 extern const struct sbx_cmd cmd_resume;
 extern const struct sbx_cmd cmd_rm;
 extern const struct sbx_cmd cmd_run;
@@ -48,6 +49,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_inspect,
 	&cmd_logs,
 	&cmd_ls,
+	&cmd_port,
 	&cmd_resume,
 	&cmd_rm,
 	&cmd_run,

@@ -15,3 +15,5 @@ sbx_SOURCES += \
 	%reldir%/cmd-start.c %reldir%/cmd-stop.c
 # Snapshot commands (owner: snap).
 sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resume.c
+# Networking (owner: net).
+sbx_SOURCES += %reldir%/cmd-port.c

@@ -53,6 +53,9 @@ cli_create_opts(struct sbx_ctx *ctx, struct cli_create_args *a,
 	o->disk = a->disk;
 	o->idle_timeout_ms = -1;
 	o->env = &a->env;
+	o->allow = &a->allow;
+	o->deny = &a->deny;
+	o->no_network = a->no_network;
 	if (a->memory && (a->memory < (64ULL << 20) ||
 	    a->memory > (256ULL << 30)))
 		return sbx_usage_error(ctx, "memory must be between 64M and "

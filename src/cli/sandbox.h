@@ -20,6 +20,8 @@ struct cli_create_args {
 	const char *image;
 	const char *from;
 	struct sbx_strvec env;
+	struct sbx_strvec allow, deny;	/* egress rules */
+	int no_network;
 };
 
 /* Options of `exec`, shared with `run` and `shell`. */
@@ -71,7 +73,13 @@ void cli_print_sandbox_json(const struct sbx_sandbox *sb);
 	{ 0, "from", SBX_OPT_STRING, &(a).from, "SNAPSHOT", \
 	  "restore this snapshot", 0, 0 }, \
 	{ 0, "idle-timeout", SBX_OPT_STRING, &(a).idle_timeout_str, "DUR", \
-	  "hibernate after this much idle time (0 = never)", 0, 0 }
+	  "hibernate after this much idle time (0 = never)", 0, 0 }, \
+	{ 0, "allow", SBX_OPT_LIST, &(a).allow, "CIDR|DOMAIN", \
+	  "let the sandbox reach this network or domain (repeatable)", 0, 0 }, \
+	{ 0, "deny", SBX_OPT_LIST, &(a).deny, "CIDR|DOMAIN", \
+	  "keep the sandbox from this network or domain (repeatable)", 0, 0 }, \
+	{ 0, "no-network", SBX_OPT_BOOL, &(a).no_network, NULL, \
+	  "no network device at all", 0, 0 }
 
 #define CLI_EXEC_OPTIONS(a) \
 	{ 'i', "interactive", SBX_OPT_BOOL, &(a).interactive, NULL, \

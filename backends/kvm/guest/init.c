@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm/guest/netcfg.h"
 #include "core/banned.h"
 
 #define MODULES_LIST "/etc/sbx/modules"
@@ -292,6 +293,7 @@ main(int argc, char **argv)
 	keep_agent();
 	switch_root();
 	mkdir("/tmp", 01777);
+	netcfg_up();
 	for (i = 0; i < sizeof(agents) / sizeof(agents[0]); i++) {
 		char *args[] = { (char *)agents[i], NULL };
 

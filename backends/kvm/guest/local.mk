@@ -11,6 +11,8 @@ sbx_agent_SOURCES = \
 sbx_agent_CFLAGS = $(sbx_guest_cflags)
 sbx_agent_LDFLAGS = -static -pthread
 sbx_init_SOURCES = %reldir%/init.c
+# Network set-up (owner: net).
+sbx_init_SOURCES += %reldir%/netcfg.c %reldir%/netcfg.h
 sbx_init_CFLAGS = $(sbx_guest_cflags)
 sbx_init_LDFLAGS = -static
 

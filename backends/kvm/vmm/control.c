@@ -24,6 +24,7 @@
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/snapshot.h"
+#include "kvm/vmm/virtio_net.h"
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
 
@@ -262,6 +263,8 @@ client_line(struct client *cl, const char *line, size_t len)
 		return;
 	} else if ((rep = snap_control(c->vm, op, req)) != NULL) {
 		/* snapshot, fork (snapshot.h) */
+	} else if ((rep = virtio_net_control(c->vm, op, req)) != NULL) {
+		/* port, net (virtio_net.h) */
 	} else {
 		rep = reply_err("unknown op '%s'", op);
 	}

@@ -4,7 +4,8 @@
  * sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
  *         [--vcpus N] [--disk PATH[,ro]] [--rng] [--serial-log PATH]
  *         [--console] [--control SOCK] [--vsock SOCK [--cid N]]
- *         [--id SBXID]
+ *         [--id SBXID] [--net[=POLICY]] [--allow RULE] [--deny RULE]
+ *         [--no-net]
  *
  * Exit statuses: backends/kvm/proto/control.h (enum sbx_vmm_exit).
  */
@@ -27,6 +28,7 @@
 #include "kvm/vmm/control.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/net_policy.h"
 #include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
@@ -37,7 +39,8 @@ static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
-    "               [--vsock SOCK [--cid N]] [--id SBXID]\n";
+    "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
+    "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n";
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -53,6 +56,10 @@ static const struct option long_opts[] = {
 	{ "vsock", required_argument, NULL, 'v' },
 	{ "cid", required_argument, NULL, 'u' },
 	{ "id", required_argument, NULL, 'I' },
+	{ "net", optional_argument, NULL, 'N' },
+	{ "allow", required_argument, NULL, 'A' },
+	{ "deny", required_argument, NULL, 'D' },
+	{ "no-net", no_argument, NULL, 'O' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -152,6 +159,15 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 			break;
 		case 'I':
 			cfg->id = optarg;
+			break;
+		case 'N':	/* network and egress policy: net_policy.h */
+		case 'A':
+		case 'D':
+			if (net_policy_option(o, optarg, &cfg->net, &e) < 0)
+				return usage_error("%s", e.msg);
+			break;
+		case 'O':
+			cfg->net = NULL;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

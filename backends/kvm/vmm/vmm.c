@@ -26,6 +26,7 @@
 #include "kvm/vmm/layout.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/virtio_net.h"
 #include "kvm/vmm/vmm.h"
 #include "kvm/vmm/vsock.h"
 #include "core/banned.h"
@@ -216,6 +217,15 @@ devices_setup(struct vmm *vm, const struct vmm_config *cfg,
 	}
 	if (cfg->rng) {
 		d = virtio_rng_new(e);
+		if (!d)
+			return SBX_EINVAL;
+		vm->vdev[vm->nvdev++] = d;
+		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
+		    &vm->mem, vm->loop, e)) < 0)
+			return r;
+	}
+	if (cfg->net) {
+		d = virtio_net_new(cfg->net, vm->loop, e);
 		if (!d)
 			return SBX_EINVAL;
 		vm->vdev[vm->nvdev++] = d;

@@ -38,6 +38,8 @@ struct vmm_config {
 	bool rng;		/* attach virtio-rng */
 	const char *vsock;	/* host unix socket of virtio-vsock, or NULL */
 	uint64_t cid;		/* guest CID for vsock */
+	const char *net;	/* NULL: no virtio-net; else its egress
+				   policy (net_policy.h text, "" = all) */
 	const char *serial_log;	/* NULL: none */
 	bool console;		/* serial on stdin/stdout */
 	const char *id;		/* sandbox id, for logs */

@@ -1,0 +1,308 @@
+/*
+ * ops-port.c - the kvm backend's networking: egress policy records, port
+ * forwards through sbx-vmm's control socket (net.h).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+#include "kvm/net.h"
+#include "kvm/vmm/net_policy.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/strvec.h"
+#include "core/xmalloc.h"
+#include "store/registry.h"
+#include "core/banned.h"
+
+#define PORT_TIMEOUT_MS 10000
+
+/* Adds rules of one kind to `arr` after checking them. */
+static int
+record_rules(json_t *arr, const struct sbx_strvec *v, bool allow,
+    struct sbx_err *e)
+{
+	char *text = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; v && i < v->nr && r == 0; i++) {
+		r = net_policy_text_add(&text, v->v[i], allow, e);
+		if (r == 0)
+			json_array_append_new(arr, json_string(v->v[i]));
+	}
+	free(text);
+	if (r < 0)
+		sbx_err_prefix(e, "option '--%s'", allow ? "allow" : "deny");
+	return r;
+}
+
+int
+kvm_net_record(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
+    struct sbx_err *e)
+{
+	json_t *net = json_pack("{s:b, s:[], s:[], s:[]}", "enabled",
+	    !o->no_network, "allow", "deny", "forwards");
+
+	if (o->no_network && ((o->allow && o->allow->nr) ||
+	    (o->deny && o->deny->nr))) {
+		json_decref(net);
+		return sbx_err_set(e, SBX_EUSAGE, "'--no-network' cannot be "
+		    "combined with '--allow' or '--deny'");
+	}
+	if (record_rules(json_object_get(net, "allow"), o->allow, true,
+	    e) < 0 || record_rules(json_object_get(net, "deny"), o->deny,
+	    false, e) < 0) {
+		json_decref(net);
+		return SBX_EUSAGE;
+	}
+	json_object_set_new(sb->extra, "network", net);
+	return 0;
+}
+
+char *
+kvm_net_policy(const struct sbx_sandbox *sb)
+{
+	json_t *net = json_object_get(sb->extra, "network"), *r;
+	char *text = xstrdup("");
+	struct sbx_err ignore;
+	size_t i;
+
+	if (json_is_false(json_object_get(net, "enabled"))) {
+		free(text);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(net, "allow"), i, r)
+		if (json_is_string(r))
+			net_policy_text_add(&text, json_string_value(r), true,
+			    &ignore);
+	json_array_foreach(json_object_get(net, "deny"), i, r)
+		if (json_is_string(r))
+			net_policy_text_add(&text, json_string_value(r), false,
+			    &ignore);
+	return text;
+}
+
+/* One request to the VMM's control socket; the checked reply or NULL. */
+static json_t *
+ctl_port(const char *id, json_t *req, struct sbx_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *path = kvm_runfile(id, "ctl.sock"), *line;
+	struct sbx_buf in = SBX_BUF_INIT;
+	uint64_t deadline = sbx_clock_ms() + PORT_TIMEOUT_MS;
+	json_t *rep = NULL;
+	json_error_t jerr;
+	size_t len, off = 0;
+	char *nl;
+	int fd = -1;
+
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sbx_err_set(e, SBX_EINVAL, "control socket path '%s' is too "
+		    "long", path);
+		goto out;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
+		    path);
+		goto out;
+	}
+	len = strlen(line);
+	line[len] = '\n';	/* json_dumps left room for the NUL */
+	while (off < len + 1) {
+		ssize_t n = send(fd, line + off, len + 1 - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sbx_err_sys(e, "cannot talk to the VMM of '%s'", id);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	in.cap = 64 * 1024;
+	while (!(nl = memchr(in.buf, '\n', in.len))) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		uint64_t now = sbx_clock_ms();
+		char buf[4096];
+		ssize_t n;
+
+		if (now >= deadline) {
+			sbx_err_set(e, SBX_ETIMEDOUT, "the VMM of '%s' did not "
+			    "answer within %d ms", id, PORT_TIMEOUT_MS);
+			goto out;
+		}
+		if (poll(&p, 1, (int)(deadline - now)) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || sbx_buf_add(&in, buf, (size_t)n) < 0) {
+			sbx_err_set(e, SBX_EIO, "the VMM of '%s' closed the "
+			    "control connection", id);
+			goto out;
+		}
+	}
+	rep = json_loadb(in.buf, (size_t)(nl - in.buf), 0, &jerr);
+	if (!json_is_object(rep)) {
+		sbx_err_set(e, SBX_EIO, "bad reply from the VMM of '%s'", id);
+		json_decref(rep);
+		rep = NULL;
+	} else if (!json_is_true(json_object_get(rep, "ok"))) {
+		const char *m = json_string_value(json_object_get(rep,
+		    "error"));
+
+		sbx_err_set(e, SBX_EFAIL, "sandbox '%s': %s", id,
+		    m ? m : "the VMM refused the request");
+		json_decref(rep);
+		rep = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	sbx_buf_release(&in);
+	free(line);
+	free(path);
+	return rep;
+}
+
+/* Asks the VMM for one forward; the bound port or -1. */
+static long
+forward(const char *id, const char *addr, unsigned host_port,
+    unsigned guest, struct sbx_err *e)
+{
+	json_t *rep = ctl_port(id, json_pack("{s:s, s:i, s:s, s:i}", "op",
+	    "port", "guest", (int)guest, "host", addr, "host_port",
+	    (int)host_port), e);
+	long bound;
+
+	if (!rep)
+		return -1;
+	bound = (long)json_integer_value(json_object_get(rep, "host_port"));
+	json_decref(rep);
+	if (bound < 1 || bound > 65535) {
+		sbx_err_set(e, SBX_EIO, "the VMM of '%s' reported no port", id);
+		return -1;
+	}
+	return bound;
+}
+
+/* Rebuilds sb->ports from extra.network.forwards. */
+static void
+ports_from_forwards(struct sbx_sandbox *sb, json_t *fw)
+{
+	json_t *f;
+	size_t i;
+
+	free(sb->ports);
+	sb->ports = NULL;
+	sb->nports = 0;
+	json_array_foreach(fw, i, f)
+		sbx_sandbox_add_port(sb, (unsigned)json_integer_value(
+		    json_object_get(f, "host_port")), (unsigned)
+		    json_integer_value(json_object_get(f, "guest")), "tcp");
+}
+
+int
+kvm_ports_apply(struct sbx_sandbox *sb)
+{
+	json_t *net = json_object_get(sb->extra, "network");
+	json_t *fw = json_object_get(net, "forwards"), *keep, *f;
+	struct sbx_err ignore;
+	size_t i;
+	int n = 0;
+
+	if (!json_is_array(fw) || json_array_size(fw) == 0)
+		return 0;
+	keep = json_array();
+	json_array_foreach(fw, i, f) {
+		const char *host = json_string_value(json_object_get(f,
+		    "host"));
+		json_int_t hp = json_integer_value(json_object_get(f,
+		    "host_port"));
+		json_int_t g = json_integer_value(json_object_get(f, "guest"));
+
+		sbx_err_clear(&ignore);
+		if (!host || hp < 1 || hp > 65535 || g < 1 || g > 65535 ||
+		    forward(sb->id, host, (unsigned)hp, (unsigned)g,
+		    &ignore) < 0)
+			continue;
+		json_array_append(keep, f);
+		n++;
+	}
+	json_object_set_new(net, "forwards", keep);
+	ports_from_forwards(sb, keep);
+	return n;
+}
+
+int
+kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
+    const char *addr, unsigned host_port, unsigned *bound,
+    struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_sandbox_lock *lk = NULL;
+	char id[SBX_SANDBOX_ID_SIZE];
+	json_t *net, *fw;
+	long p;
+	int rc = -1;
+
+	sbx_sandbox_init(&sb);
+	if (!addr)
+		addr = "127.0.0.1";
+	if (guest_port < 1 || guest_port > 65535 || host_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "ports must be in 1..65535");
+	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
+	    sbx_sandbox_lock(c->store, id, 30000, &lk, e) < 0)
+		goto out;
+	sbx_sandbox_release(&sb);
+	if (sbx_sandbox_load(c->store, id, &sb, e) < 0 ||
+	    kvm_refresh(c, &sb, e) < 0)
+		goto out;
+	if (sb.state != SBX_SB_RUNNING || !kvm_vmm_alive(sb.pid)) {
+		sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s; ports are "
+		    "forwarded to running sandboxes", id,
+		    sbx_sandbox_state_name(sb.state));
+		goto out;
+	}
+	net = json_object_get(sb.extra, "network");
+	if (json_is_false(json_object_get(net, "enabled"))) {
+		sbx_err_set(e, SBX_EUSAGE, "sandbox '%s' was created with "
+		    "--no-network", id);
+		goto out;
+	}
+	if ((p = forward(id, addr, host_port, guest_port, e)) < 0)
+		goto out;
+	if (!json_is_object(net)) {
+		net = json_pack("{s:b, s:[], s:[]}", "enabled", 1, "allow",
+		    "deny");
+		json_object_set_new(sb.extra, "network", net);
+	}
+	fw = json_object_get(net, "forwards");
+	if (!json_is_array(fw)) {
+		fw = json_array();
+		json_object_set_new(net, "forwards", fw);
+	}
+	json_array_append_new(fw, json_pack("{s:s, s:i, s:i}", "host", addr,
+	    "host_port", (int)p, "guest", (int)guest_port));
+	sbx_sandbox_add_port(&sb, (unsigned)p, guest_port, "tcp");
+	if (sbx_sandbox_save(c->store, &sb, e) < 0)
+		goto out;
+	*bound = (unsigned)p;
+	rc = 0;
+out:
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
+	return rc;
+}

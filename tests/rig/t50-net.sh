@@ -1,0 +1,118 @@
+#!/bin/bash
+# t50-net.sh - sandbox networking end to end in one sandbox boot: the guest
+# reaches a web server on L1's loopback through 10.0.2.2 (sbx-vmm's
+# virtio-net + libslirp, eth0 configured by sbx-init), names resolve
+# through the sandbox's DNS (10.0.2.3, forwarded to a DNS server this test
+# runs on L1), a denied CIDR and a denied domain fail at once (< 2 s: a
+# RST or NXDOMAIN made by the VMM, not a timeout) while a neighbour that is
+# not denied works, and a server started in the guest is reachable from L1
+# through `sbx port`. Figures: guest->host TCP throughput, connect and
+# request latency through the port forward.
+#
+# Only loopback and 10.0.2.x are ever contacted: the extra addresses
+# (192.0.2.1, 198.51.100.1, 198.51.100.7) are put on L1's lo here.
+set -u
+if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
+	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
+fi
+export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
+export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$SBX_TOP_BUILDDIR}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+src=${SBX_TOP_SRCDIR:-.}/tests/rig
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
+is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
+T=$(mktemp -d)
+pids=()
+id=
+cleanup() {
+	[ -n "$id" ] && sbx rm -f "$id" >/dev/null 2>&1
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# L1: extra local addresses, a DNS server on 127.0.0.1:53 that slirp
+# forwards the guest's queries to, /etc/hosts for the VMM's own lookup of
+# the denied domain, a web server and a byte sink.
+for a in 192.0.2.1 198.51.100.1 198.51.100.7; do ip addr add "$a/32" dev lo 2>/dev/null; done
+rm -f /etc/resolv.conf; echo "nameserver 127.0.0.1" >/etc/resolv.conf
+echo "198.51.100.7 blocked.test" >>/etc/hosts
+python3 "$src/net-host.py" dns 53 allowed.test=10.0.2.2 blocked.test=198.51.100.1 &
+pids+=($!)
+mkdir -p "$T/www"; echo "hello from L1" >"$T/www/hello.txt"
+(cd "$T/www" && exec python3 -m http.server --bind 0.0.0.0 18080 >/dev/null 2>&1) &
+pids+=($!)
+python3 "$src/net-host.py" sink 18081 &
+pids+=($!)
+sleep 1
+
+t0=$(date +%s%N)
+id=$(sbx -v create --memory 512M --deny 192.0.2.0/24 --deny blocked.test 2>"$T/create.err")
+st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sed 's/^/# /' "$T/create.err"
+ok $st "create with --deny boots (${ms} ms)"
+[ $st = 0 ] || { sbx ls; exit 1; }
+sbx cp "$src/net-guest.py" "$id:/tmp/net.py"; ok $? "copy the guest helper in"
+g() { sbx exec "$id" -- python3 /tmp/net.py "$@"; }
+
+is "$(sbx exec "$id" -- cat /etc/resolv.conf)" "nameserver 10.0.2.3" "sbx-init wrote resolv.conf"
+is "$(g get 10.0.2.2 18080 /hello.txt)" "hello from L1" "the guest fetches a page from L1's loopback through 10.0.2.2"
+
+# A denied CIDR fails at once; a neighbour that is not denied works.
+r=$(g connect 198.51.100.1 18080)
+is "${r% *}" "ok" "198.51.100.1 (not denied) is reachable"
+r=$(g connect 192.0.2.1 18080); t=${r##* }
+is "${r% *}" "error ECONNREFUSED" "192.0.2.1 (--deny 192.0.2.0/24) is refused"
+[ "${t:-9999}" -lt 2000 ]; ok $? "and at once (${t} ms < 2000)"
+
+# Names: through the sandbox's DNS; a denied domain fails at once.
+r=$(g resolve allowed.test)
+is "${r% *}" "ok 10.0.2.2" "allowed.test resolves through 10.0.2.3"
+is "$(g get allowed.test 18080 /hello.txt)" "hello from L1" "and is fetched by name"
+r=$(g resolve www.blocked.test); t=${r##* }
+case $r in error*) ok 0 "www.blocked.test (--deny blocked.test) does not resolve: $r" ;;
+	*) ok 1 "www.blocked.test (--deny blocked.test) does not resolve: $r" ;; esac
+[ "${t:-9999}" -lt 2000 ]; ok $? "and at once (${t} ms < 2000)"
+r=$(g connect 198.51.100.7 18080); t=${r##* }
+is "${r% *}" "error ECONNREFUSED" "blocked.test's address (resolved by the VMM) is refused"
+[ "${t:-9999}" -lt 2000 ]; ok $? "and at once (${t} ms < 2000)"
+
+# Throughput guest -> host through slirp.
+r=$(g send 10.0.2.2 18081 64)
+set -- $r
+is "$1 $4" "sent 67108864" "64 MiB reach L1 (sink counted ${4:-?} bytes)"
+[ "${3:-0}" -gt 0 ] && echo "# bench: guest->host TCP 64 MiB in $3 ms ($(( 64 * 1000 / $3 )) MiB/s)"
+
+# A server in the guest, reachable through sbx port.
+sbx exec -d "$id" -- python3 /tmp/net.py serve 8000 >/dev/null
+ok $? "start a server in the guest"
+sleep 2
+hp=$(sbx port "$id" 8000)
+ok $? "sbx port $id 8000 -> $hp"
+is "$(python3 -c "
+import socket,sys
+h,p=sys.argv[1].rsplit(':',1)
+s=socket.create_connection((h,int(p)),timeout=20); s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+d=b''
+while True:
+    b=s.recv(4096)
+    if not b: break
+    d+=b
+print(d.split(b'\r\n\r\n',1)[1].decode().strip())" "$hp")" "hello from guest" "the guest's server answers on $hp"
+is "$(sbx ls --json | python3 -c "import json,sys; print([s['ports'] for s in json.load(sys.stdin) if s['id']=='$id'][0])")" \
+    "[{'host': ${hp##*:}, 'guest': 8000, 'proto': 'tcp'}]" "sbx ls --json lists the port"
+hp2=$(sbx port --host 127.0.0.1:18090 "$id" 8000)
+is "$hp2" "127.0.0.1:18090" "--host ADDR:PORT binds that port"
+sbx port "$id" 8000 --host 127.0.0.1:18090 >/dev/null 2>&1
+ok $((! $?)) "a port in use is refused"
+r=$(python3 "$src/net-host.py" latency 127.0.0.1 "${hp##*:}" 20)
+set -- $r
+[ -n "${2:-}" ]; ok $? "20 requests through the port forward"
+echo "# bench: port forward: connect ${1:-?} ms, connect+request ${2:-?} ms (mean of 20)"
+
+is "$(sbx exec "$id" -- cat /sys/class/net/eth0/address)" "52:54:00:12:34:56" "eth0 has the VMM's MAC"
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,382 @@
+/*
+ * check_vmm_net.c - sbx-vmm's egress policy and the parsing of guest
+ * frames it is enforced on (no slirp, no KVM).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "core/err.h"
+#include "kvm/vmm/net_policy.h"
+#include "core/banned.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+static const uint8_t gw_mac[6] = { 0x52, 0x55, 10, 0, 2, 2 };
+
+static void
+put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static unsigned
+get16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* Ethernet + IPv4 header from the guest to `dst`; returns the L4 start. */
+static uint8_t *
+ip_frame(uint8_t *f, uint32_t dst, uint8_t proto, size_t l4len)
+{
+	uint8_t *ip = f + 14;
+
+	memset(f, 0, 14 + 20 + l4len);
+	memcpy(f, gw_mac, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(20 + l4len));
+	ip[8] = 64;
+	ip[9] = proto;
+	put16(ip + 12, 0x0a00);
+	put16(ip + 14, 0x020f);
+	put16(ip + 16, dst >> 16);
+	put16(ip + 18, dst & 0xffff);
+	put16(ip + 10, net_csum_fold(net_csum_add(0, ip, 20)));
+	return ip + 20;
+}
+
+/* A TCP SYN from 10.0.2.15:40000 to dst:port with sequence 1000. */
+static size_t
+syn_frame(uint8_t *f, uint32_t dst, unsigned port)
+{
+	uint8_t *t = ip_frame(f, dst, 6, 20);
+
+	put16(t, 40000);
+	put16(t + 2, port);
+	put16(t + 4, 0);
+	put16(t + 6, 1000);
+	t[12] = 5 << 4;
+	t[13] = 0x02;
+	return 14 + 40;
+}
+
+static struct net_policy p;
+
+static void
+setup(void)
+{
+	net_policy_init(&p);
+}
+
+static void
+teardown(void)
+{
+	net_policy_release(&p);
+}
+
+START_TEST(test_default_allows)
+{
+	ck_assert(net_policy_allows(&p, IP(93, 184, 216, 34)));
+	ck_assert(net_policy_allows(&p, NET_GATEWAY_IP));
+}
+END_TEST
+
+START_TEST(test_cidr_rules)
+{
+	struct sbx_err e = { 0 };
+
+	ck_assert_int_eq(net_policy_parse(&p, "-10.0.0.0/8, +10.1.0.0/16 "
+	    "-192.0.2.7", &e), 0);
+	ck_assert_msg(!net_policy_allows(&p, IP(10, 9, 9, 9)),
+	    "10.9.9.9 is under -10.0.0.0/8");
+	ck_assert_msg(net_policy_allows(&p, IP(10, 1, 2, 3)),
+	    "10.1.2.3: the more specific +10.1.0.0/16 wins");
+	ck_assert_msg(!net_policy_allows(&p, IP(192, 0, 2, 7)),
+	    "192.0.2.7 is denied by a /32");
+	/* An allow rule exists: what no rule names is denied. */
+	ck_assert(!net_policy_allows(&p, IP(8, 8, 8, 8)));
+}
+END_TEST
+
+START_TEST(test_deny_only_default_allow)
+{
+	struct sbx_err e = { 0 };
+
+	ck_assert_int_eq(net_policy_add(&p, "192.0.2.0/24", false, &e), 0);
+	ck_assert(!net_policy_allows(&p, IP(192, 0, 2, 200)));
+	ck_assert(net_policy_allows(&p, IP(192, 0, 3, 1)));
+	ck_assert(net_policy_allows(&p, NET_GATEWAY_IP));
+	/* Host bits of a CIDR are ignored; a tie goes to deny. */
+	ck_assert_int_eq(net_policy_add(&p, "198.51.100.9/24", true, &e), 0);
+	ck_assert_int_eq(net_policy_add(&p, "198.51.100.0/24", false, &e), 0);
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 1)));
+}
+END_TEST
+
+START_TEST(test_bad_rules)
+{
+	static const char *const bad[] = { "10.0.0.0/33", "10.0.0/8x", "",
+	    "300.1.1.1", "exa mple.com", "-bad", "1.2.3.4/", "a..b", "123",
+	    "10.0.0.0/8/8", NULL };
+	struct sbx_err e = { 0 };
+	size_t i;
+
+	for (i = 0; bad[i]; i++) {
+		sbx_err_clear(&e);
+		ck_assert_msg(net_policy_add(&p, bad[i], true, &e) ==
+		    SBX_EUSAGE, "rule '%s' must be refused", bad[i]);
+		ck_assert_msg(strstr(e.msg, bad[i]) != NULL,
+		    "the error names '%s': %s", bad[i], e.msg);
+	}
+	sbx_err_clear(&e);
+	ck_assert_int_lt(net_policy_parse(&p, "10.0.0.0/8", &e), 0);
+	ck_assert_int_eq(p.nrule + p.ndom, 0);
+}
+END_TEST
+
+START_TEST(test_text_add)
+{
+	struct sbx_err e = { 0 };
+	char *t = NULL;
+
+	ck_assert_int_eq(net_policy_text_add(&t, "10.0.0.0/8", false, &e), 0);
+	ck_assert_int_eq(net_policy_text_add(&t, "Example.COM", true, &e), 0);
+	ck_assert_str_eq(t, "-10.0.0.0/8 +Example.COM");
+	ck_assert_int_lt(net_policy_text_add(&t, "no/such", true, &e), 0);
+	ck_assert_str_eq(t, "-10.0.0.0/8 +Example.COM");
+	ck_assert_int_eq(net_policy_parse(&p, t, &e), 0);
+	ck_assert_str_eq(p.dom[0].name, "example.com");
+	free(t);
+}
+END_TEST
+
+START_TEST(test_domains)
+{
+	struct sbx_err e = { 0 };
+	uint32_t ips[2] = { IP(192, 0, 2, 10), IP(192, 0, 2, 11) };
+
+	ck_assert_int_eq(net_policy_parse(&p, "-blocked.test", &e), 0);
+	ck_assert(net_policy_allows(&p, IP(192, 0, 2, 10)));
+	net_policy_set_ips(&p, 0, ips, 2);
+	ck_assert(!net_policy_allows(&p, IP(192, 0, 2, 11)));
+	ck_assert(net_policy_allows(&p, IP(192, 0, 2, 12)));
+	ck_assert(net_policy_denies_name(&p, "blocked.test"));
+	ck_assert(net_policy_denies_name(&p, "www.blocked.test"));
+	ck_assert(!net_policy_denies_name(&p, "notblocked.test"));
+	ck_assert(!net_policy_denies_name(&p, "test"));
+	ck_assert_int_eq(net_policy_add(&p, "ok.blocked.test", true, &e), 0);
+	ck_assert(!net_policy_denies_name(&p, "ok.blocked.test"));
+	ck_assert(!net_policy_denies_name(&p, "a.ok.blocked.test"));
+}
+END_TEST
+
+START_TEST(test_filter_pass_and_drop)
+{
+	struct sbx_err e = { 0 };
+	uint8_t f[128], r[NET_REPLY_MAX];
+	size_t len, rlen;
+
+	ck_assert_int_eq(net_policy_parse(&p, "-192.0.2.0/24", &e), 0);
+	len = syn_frame(f, NET_GATEWAY_IP, 8000);
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+	/* ARP passes, IPv6 and short or inconsistent frames are dropped. */
+	memset(f, 0, 60);
+	put16(f + 12, 0x0806);
+	ck_assert_int_eq(net_filter_tx(&p, f, 42, r, &rlen), NET_PASS);
+	put16(f + 12, 0x86dd);
+	ck_assert_int_eq(net_filter_tx(&p, f, 60, r, &rlen), NET_DROP);
+	ck_assert_int_eq(net_filter_tx(&p, f, 13, r, &rlen), NET_DROP);
+	len = syn_frame(f, IP(192, 0, 2, 1), 80);
+	ck_assert_int_eq(net_filter_tx(&p, f, 14 + 19, r, &rlen), NET_DROP);
+	f[14] = 0x44;		/* IHL 16 bytes */
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_DROP);
+	f[14] = 0x4f;		/* IHL 60 > packet */
+	ck_assert_int_eq(net_filter_tx(&p, f, 14 + 40, r, &rlen), NET_DROP);
+	len = syn_frame(f, IP(192, 0, 2, 1), 80);
+	put16(f + 16, 400);	/* total length past the frame */
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_DROP);
+}
+END_TEST
+
+START_TEST(test_denied_syn_gets_rst)
+{
+	struct sbx_err e = { 0 };
+	uint8_t f[128], r[NET_REPLY_MAX];
+	const uint8_t *ip, *t;
+	size_t len, rlen;
+
+	ck_assert_int_eq(net_policy_parse(&p, "-192.0.2.0/24", &e), 0);
+	len = syn_frame(f, IP(192, 0, 2, 1), 80);
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_REPLY);
+	ck_assert_uint_eq(rlen, 14 + 40);
+	ck_assert(!memcmp(r, guest_mac, 6) && !memcmp(r + 6, gw_mac, 6));
+	ip = r + 14;
+	t = ip + 20;
+	ck_assert_uint_eq(ip[9], 6);
+	ck_assert_uint_eq(get32(ip + 12), IP(192, 0, 2, 1));
+	ck_assert_uint_eq(get32(ip + 16), NET_GUEST_IP);
+	ck_assert_uint_eq(net_csum_fold(net_csum_add(0, ip, 20)), 0);
+	ck_assert_uint_eq(get16(t), 80);
+	ck_assert_uint_eq(get16(t + 2), 40000);
+	ck_assert_uint_eq(get32(t + 8), 1001);	/* acks the SYN */
+	ck_assert_uint_eq(t[13], 0x14);		/* RST|ACK */
+	{
+		uint32_t sum = net_csum_add(0, ip + 12, 8);
+
+		sum += 6 + 20;
+		ck_assert_uint_eq(net_csum_fold(net_csum_add(sum, t, 20)), 0);
+	}
+	/* A RST to a denied address is not answered. */
+	f[14 + 20 + 13] = 0x04;
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_DROP);
+}
+END_TEST
+
+START_TEST(test_denied_udp_gets_icmp)
+{
+	struct sbx_err e = { 0 };
+	uint8_t f[128], r[NET_REPLY_MAX];
+	uint8_t *u;
+	size_t rlen;
+
+	ck_assert_int_eq(net_policy_parse(&p, "-0.0.0.0/0", &e), 0);
+	u = ip_frame(f, IP(203, 0, 113, 5), 17, 12);
+	put16(u, 5000);
+	put16(u + 2, 9999);
+	put16(u + 4, 12);
+	ck_assert_int_eq(net_filter_tx(&p, f, 14 + 32, r, &rlen), NET_REPLY);
+	ck_assert_uint_eq(r[14 + 9], 1);
+	ck_assert_uint_eq(r[14 + 20], 3);	/* unreachable */
+	ck_assert_uint_eq(r[14 + 21], 13);	/* administratively */
+	ck_assert(!memcmp(r + 14 + 28, f + 14, 28));	/* quotes it */
+	ck_assert_uint_eq(net_csum_fold(net_csum_add(0, r + 34, rlen - 34)),
+	    0);
+}
+END_TEST
+
+/* A DNS query for `name` (dotted) to 10.0.2.3:53. */
+static size_t
+dns_frame(uint8_t *f, const char *name)
+{
+	uint8_t q[300], *u;
+	size_t n = 12, len;
+	const char *s = name;
+
+	memset(q, 0, 12);
+	put16(q, 0xbeef);
+	q[2] = 0x01;		/* RD */
+	put16(q + 4, 1);
+	while (*s) {
+		size_t l = strcspn(s, ".");
+
+		q[n++] = (uint8_t)l;
+		memcpy(q + n, s, l);
+		n += l;
+		s += l;
+		if (*s == '.')
+			s++;
+	}
+	q[n++] = 0;
+	put16(q + n, 1);
+	put16(q + n + 2, 1);
+	n += 4;
+	len = 8 + n;
+	u = ip_frame(f, NET_DNS_IP, 17, len);
+	put16(u, 33333);
+	put16(u + 2, 53);
+	put16(u + 4, (unsigned)len);
+	memcpy(u + 8, q, n);
+	return 14 + 20 + len;
+}
+
+START_TEST(test_dns)
+{
+	struct sbx_err e = { 0 };
+	uint8_t f[512], r[NET_REPLY_MAX];
+	const uint8_t *m;
+	size_t len, rlen;
+
+	/* DNS is reachable even when everything else is denied. */
+	ck_assert_int_eq(net_policy_parse(&p, "-0.0.0.0/0 -Blocked.Test",
+	    &e), 0);
+	len = dns_frame(f, "allowed.test");
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+	len = dns_frame(f, "WWW.blocked.test");
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_REPLY);
+	ck_assert_uint_eq(get32(r + 14 + 12), NET_DNS_IP);
+	ck_assert_uint_eq(get16(r + 34), 53);
+	ck_assert_uint_eq(get16(r + 36), 33333);
+	m = r + 14 + 28;
+	ck_assert_uint_eq(get16(m), 0xbeef);
+	ck_assert_uint_eq(m[2] & 0x80, 0x80);	/* a response */
+	ck_assert_uint_eq(m[3] & 15, 3);	/* NXDOMAIN */
+	ck_assert_uint_eq(get16(m + 6), 0);	/* no answers */
+	ck_assert(!memcmp(m + 12, f + 14 + 28 + 12, len - 14 - 28 - 12));
+	/* A compressed or truncated question is passed on, not parsed. */
+	len = dns_frame(f, "blocked.test");
+	f[14 + 28 + 12] = 0xc0;
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+	len = dns_frame(f, "blocked.test");
+	put16(f + 14 + 20 + 4, 14);
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+}
+END_TEST
+
+START_TEST(test_random_frames)
+{
+	struct sbx_err e = { 0 };
+	uint8_t f[256], r[NET_REPLY_MAX];
+	size_t rlen;
+	unsigned i, j;
+
+	ck_assert_int_eq(net_policy_parse(&p, "-0.0.0.0/1 +x.test -y.test",
+	    &e), 0);
+	srandom(7);
+	for (i = 0; i < 20000; i++) {
+		size_t len = (size_t)random() % sizeof(f);
+
+		for (j = 0; j < len; j++)
+			f[j] = (uint8_t)random();
+		if (i & 1) {
+			put16(f + 12, 0x0800);
+			f[14] = (uint8_t)(0x40 | (random() & 15));
+		}
+		rlen = 0;
+		net_filter_tx(&p, f, len, r, &rlen);
+		ck_assert_uint_le(rlen, NET_REPLY_MAX);
+	}
+}
+END_TEST
+
+Suite *suite_vmm_net(void)
+{
+	Suite *s = suite_create("vmm_net");
+	TCase *t = tcase_create("policy");
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_default_allows);
+	tcase_add_test(t, test_cidr_rules);
+	tcase_add_test(t, test_deny_only_default_allow);
+	tcase_add_test(t, test_bad_rules);
+	tcase_add_test(t, test_text_add);
+	tcase_add_test(t, test_domains);
+	tcase_add_test(t, test_filter_pass_and_drop);
+	tcase_add_test(t, test_denied_syn_gets_rst);
+	tcase_add_test(t, test_denied_udp_gets_icmp);
+	tcase_add_test(t, test_dns);
+	tcase_add_test(t, test_random_frames);
+	suite_add_tcase(s, t);
+	return s;
+}
