@@ -17,6 +17,7 @@
 
 static int pull_no_rootfs;
 static const char *pull_name;
+static const char *pull_template;
 
 static void
 pull_note(void *arg, const char *msg)
@@ -37,7 +38,11 @@ pull_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	if (argc)
 		return sbx_usage_error(ctx, "takes no arguments");
 	memset(&o, 0, sizeof(o));
+	if (pull_template && pull_no_rootfs)
+		return sbx_usage_error(ctx, "--template and --no-rootfs "
+		    "exclude each other");
 	o.name = pull_name;
+	o.template = pull_template;
 	o.libexec = lx && *lx ? lx : SBX_LIBEXECDIR;
 	o.home = ctx->home;
 	o.rootfs = !pull_no_rootfs;
@@ -115,13 +120,15 @@ static const struct sbx_option pull_options[] = {
 	  "no root disk: guests run from the initramfs (busybox)", 0, 0 },
 	{ 0, "name", SBX_OPT_STRING, &pull_name, "NAME",
 	  "store the image under NAME (default: default)", 0, 0 },
+	{ 't', "template", SBX_OPT_STRING, &pull_template, "TEMPLATE",
+	  "root disk from this template (default: the embedded base)", 0, 0 },
 	SBX_OPT_END_MARK,
 };
 
 static const struct sbx_cmd image_pull = {
 	.name = "pull",
 	.summary = "fetch Debian's kernel and build the default image",
-	.usage = "[--no-rootfs] [--name NAME]",
+	.usage = "[--no-rootfs | -t TEMPLATE] [--name NAME]",
 	.options = pull_options,
 	.flags = SBX_CMD_NEEDS_STORE,
 	.exec = pull_exec,

@@ -126,24 +126,54 @@ rootfs_note(void *arg, const char *msg)
 	note(arg, "%s", msg);
 }
 
-/* Builds the root disk of the embedded `base` template. */
+/*
+ * Loads template `o->template` (a name or path), or the embedded `base`
+ * when NULL, and checks that it can be made into an image.
+ */
 static int
-base_rootfs(struct sbx_store *s, const struct sbx_pull_opts *o,
-    struct sbx_oid *image, struct sbx_err *e)
+load_template(const struct sbx_pull_opts *o, struct sbx_template **out,
+    struct sbx_err *e)
 {
 	struct sbx_template *t = NULL;
-	struct sbx_rootfs_opts ro;
-	struct sbx_rootfs_result res;
 	const char *text;
 	size_t len;
 	int r;
 
-	text = sbx_template_builtin("base", &len);
-	if (!text)
-		return sbx_err_set(e, SBX_ENOENT, "no builtin template 'base'");
-	r = sbx_template_parse(text, len, "base.yaml", "", &t, e);
-	if (r < 0)
+	*out = NULL;
+	if (o->template) {
+		r = sbx_template_open(o->template, o->home, &t, NULL, e);
+		if (!r)
+			r = sbx_template_check_paths(t, e);
+	} else {
+		text = sbx_template_builtin("base", &len);
+		if (!text)
+			return sbx_err_set(e, SBX_ENOENT,
+			    "no builtin template 'base'");
+		r = sbx_template_parse(text, len, "base.yaml", "", &t, e);
+	}
+	if (!r && t->nrun) {
+		r = sbx_err_set(e, SBX_ENOTSUP, "template '%s' has build steps "
+		    "('run'), which sbx cannot run yet", t->name);
+		sbx_err_hint(e, "only templates without 'run' steps can be "
+		    "made into images for now");
+	}
+	if (r < 0) {
+		sbx_template_free(t);
 		return r;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Builds (or finds cached) the root disk of `t`. */
+static int
+template_rootfs(struct sbx_store *s, const struct sbx_pull_opts *o,
+    const struct sbx_template *t, struct sbx_oid *image, struct sbx_err *e)
+{
+	struct sbx_rootfs_opts ro;
+	struct sbx_rootfs_result res;
+	int r;
+
 	memset(&ro, 0, sizeof(ro));
 	ro.disk = t->resources.disk;
 	ro.note = rootfs_note;
@@ -154,7 +184,6 @@ base_rootfs(struct sbx_store *s, const struct sbx_pull_opts *o,
 		note(o, "root disk %s(%llu MiB)", res.cached ? "cached " : "",
 		    (unsigned long long)(res.size >> 20));
 	}
-	sbx_template_free(t);
 	return r;
 }
 
@@ -170,6 +199,7 @@ sbx_image_pull(struct sbx_store *s, const struct sbx_pull_opts *o,
 	char *kpkg = NULL, *cache = NULL, *kcache = NULL, *bbdir = NULL;
 	char *bb = NULL, *tmp = NULL;
 	const char *kdeb, *bdeb;
+	struct sbx_template *tmpl = NULL;
 	json_t *m = NULL;
 	size_t fetched = 0;
 	int fd = -1, r;
@@ -177,7 +207,10 @@ sbx_image_pull(struct sbx_store *s, const struct sbx_pull_opts *o,
 	memset(res, 0, sizeof(*res));
 	memset(&k, 0, sizeof(k));
 	memset(&g, 0, sizeof(g));
-	r = kernel_package(&kpkg, e);
+	/* A template that cannot become an image fails before any download. */
+	r = o->rootfs ? load_template(o, &tmpl, e) : 0;
+	if (!r)
+		r = kernel_package(&kpkg, e);
 	if (r)
 		goto out;
 	snprintf(res->kernel_package, sizeof(res->kernel_package), "%s",
@@ -234,7 +267,7 @@ sbx_image_pull(struct sbx_store *s, const struct sbx_pull_opts *o,
 		goto out;
 	note(o, "initramfs and kernel stored");
 	if (o->rootfs) {
-		r = base_rootfs(s, o, &rid, e);
+		r = template_rootfs(s, o, tmpl, &rid, e);
 		if (r)
 			goto out;
 		res->has_rootfs = 1;
@@ -261,6 +294,7 @@ out:
 	free(kcache);
 	free(cache);
 	free(kpkg);
+	sbx_template_free(tmpl);
 	sbx_kernel_release(&k);
 	sbx_apt_set_free(&set);
 	sbx_strvec_clear(&pkgs);

@@ -18,7 +18,10 @@ struct sbx_pull_opts {
 	const char *name;	/* ref name, NULL = "default" */
 	const char *libexec;	/* where sbx-init and sbx-agent are */
 	const char *home;	/* $SBX_HOME, for template lookup */
-	int rootfs;		/* also build the base root disk */
+	int rootfs;		/* also build a root disk */
+	const char *template;	/* its template (name or path), NULL = the
+				   embedded base; one with build steps
+				   ('run') is refused until builds run them */
 	sbx_pull_note_fn note;	/* progress lines, may be NULL */
 	void *note_arg;
 };

@@ -2,7 +2,7 @@
 # Sandbox commands without a VM: argument checking, empty lists, missing
 # sandboxes, and a sandbox whose VMM died is reported as 'error'.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 24
+plan 28
 
 run sbx ls
 is "$rc" 0 "ls on an empty store exits 0"
@@ -63,3 +63,12 @@ run sbx inspect dead
 like "$out" 'is gone' "inspect says why (prefix lookup works)"
 run sbx rm "$id"
 is "$rc" 0 "a dead sandbox can be removed without -f"
+
+# sbx image: what can become an image is decided before any download.
+run sbx image pull -t python
+is "$rc" 1 "a template with build steps cannot become an image yet"
+like "$err" "template 'python' has build steps" "the reason is given"
+run sbx image pull --no-rootfs -t base
+is "$rc" 2 "--no-rootfs and --template exclude each other"
+run sbx image ls --json
+is "$out" "[]" "no images in a new store"
