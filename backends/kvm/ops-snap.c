@@ -32,6 +32,7 @@
 #include "store/registry.h"
 #include "core/banned.h"
 
+#include "kvm/net.h"
 #define SNAP_LOCK_MS 30000
 #define SNAP_CTL_MS 300000	/* a snapshot of a big guest takes a while */
 #define SNAP_AGENT_MS 120000
@@ -252,6 +253,7 @@ open_running(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
     struct sbx_sandbox_lock **lk, struct sbx_err *e)
 {
 	char id[SBX_SANDBOX_ID_SIZE];
+	kvm_ports_apply(sb);	/* net.h: forwards of the old VMM */
 
 	sbx_sandbox_init(sb);
 	*lk = NULL;

@@ -84,6 +84,7 @@ config_load(const struct snap_image *img, json_t **jout,
 	cfg->cmdline = json_string_value(json_object_get(j, "cmdline"));
 	cfg->disk = json_string_value(json_object_get(j, "disk"));
 	cfg->vsock = json_string_value(json_object_get(j, "vsock"));
+	cfg->net = json_string_value(json_object_get(j, "net"));
 	cfg->disk_ro = json_is_true(json_object_get(j, "disk_ro"));
 	cfg->rng = json_is_true(json_object_get(j, "rng"));
 	cfg->memory = json_integer_value(json_object_get(j, "memory"));

@@ -199,6 +199,8 @@ config_json(const struct vmm_config *c)
 		json_object_set_new(j, "disk", json_string(c->disk));
 	if (c->vsock)
 		json_object_set_new(j, "vsock", json_string(c->vsock));
+	if (c->net)	/* virtio-net and its egress policy */
+		json_object_set_new(j, "net", json_string(c->net));
 	return j;
 }
 
