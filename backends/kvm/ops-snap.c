@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "kvm/kvm.h"
+#include "kvm/net.h"
 #include "kvm/spawn.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -32,7 +33,6 @@
 #include "store/registry.h"
 #include "core/banned.h"
 
-#include "kvm/net.h"
 #define SNAP_LOCK_MS 30000
 #define SNAP_CTL_MS 300000	/* a snapshot of a big guest takes a while */
 #define SNAP_AGENT_MS 120000
@@ -243,6 +243,7 @@ finish_running(struct sbx_conn *c, struct sbx_sandbox *sb,
 	free(sbdir);
 	if (rc < 0 || kvm_personalize(sb->id, e) < 0)
 		return -1;
+	kvm_ports_apply(sb);	/* net.h: forwards of the old VMM */
 	sb->state = SBX_SB_RUNNING;
 	return sbx_sandbox_save(c->store, sb, e);
 }
@@ -253,7 +254,6 @@ open_running(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
     struct sbx_sandbox_lock **lk, struct sbx_err *e)
 {
 	char id[SBX_SANDBOX_ID_SIZE];
-	kvm_ports_apply(sb);	/* net.h: forwards of the old VMM */
 
 	sbx_sandbox_init(sb);
 	*lk = NULL;
