@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "core/err.h"
 #include "kvm/vmm/net_policy.h"
+#include "kvm/vmm/net_slirp.h"
 #include "core/banned.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
@@ -360,6 +361,77 @@ START_TEST(test_random_frames)
 }
 END_TEST
 
+/* What slirp sent to the "guest" in the tests below. */
+static uint8_t got[2048];
+static size_t got_len;
+
+static void
+capture(void *arg, const uint8_t *frame, size_t len)
+{
+	(void)arg;
+	got_len = len < sizeof(got) ? len : sizeof(got);
+	memcpy(got, frame, got_len);
+}
+
+START_TEST(test_slirp_arp)
+{
+	struct sbx_err e = { 0 };
+	struct net_slirp *s = net_slirp_new(NULL, capture, NULL, &e);
+	uint8_t f[60] = { 0 }, *a = f + 14;
+
+	ck_assert_msg(s != NULL, "slirp starts: %s", e.msg);
+	/* Who has 10.0.2.2? tell 10.0.2.15 */
+	memset(f, 0xff, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, 0x0806);
+	put16(a, 1);
+	put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, 1);
+	memcpy(a + 8, guest_mac, 6);
+	put16(a + 14, 0x0a00);
+	put16(a + 16, 0x020f);
+	put16(a + 24, 0x0a00);
+	put16(a + 26, 0x0202);
+	got_len = 0;
+	net_slirp_input(s, f, sizeof(f));
+	ck_assert_msg(got_len >= 42, "slirp answered the ARP request");
+	ck_assert(!memcmp(got, guest_mac, 6));
+	ck_assert_uint_eq(get16(got + 12), 0x0806);
+	ck_assert_uint_eq(get16(got + 14 + 6), 2);		/* reply */
+	ck_assert_uint_eq(get32(got + 14 + 14), NET_GATEWAY_IP);
+	/* Garbage and empty frames are ignored. */
+	net_slirp_input(s, f, 0);
+	net_slirp_input(s, f, 5);
+	net_slirp_free(s);
+}
+END_TEST
+
+START_TEST(test_slirp_forward)
+{
+	struct sbx_err e = { 0 };
+	struct net_slirp *s = net_slirp_new(NULL, capture, NULL, &e);
+	unsigned bound = 0, again = 0;
+
+	ck_assert_msg(s != NULL, "slirp starts: %s", e.msg);
+	ck_assert_int_eq(net_slirp_forward(s, "127.0.0.1", 0, 8000, &bound,
+	    &e), 0);
+	ck_assert_uint_gt(bound, 0);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(net_slirp_forward(s, "127.0.0.1", bound, 8001,
+	    &again, &e), SBX_EBUSY);
+	ck_assert_msg(strstr(e.msg, "in use") != NULL, "%s", e.msg);
+	sbx_err_clear(&e);
+	ck_assert_int_eq(net_slirp_forward(s, "localhost", 0, 80, &again,
+	    &e), SBX_EUSAGE);
+	ck_assert_msg(strstr(e.msg, "'localhost'") != NULL, "%s", e.msg);
+	ck_assert_int_eq(net_slirp_forward(s, "127.0.0.1", 0, 0, &again,
+	    &e), SBX_EUSAGE);
+	net_slirp_free(s);
+}
+END_TEST
+
 Suite *suite_vmm_net(void)
 {
 	Suite *s = suite_create("vmm_net");
@@ -377,6 +449,10 @@ Suite *suite_vmm_net(void)
 	tcase_add_test(t, test_denied_udp_gets_icmp);
 	tcase_add_test(t, test_dns);
 	tcase_add_test(t, test_random_frames);
+	suite_add_tcase(s, t);
+	t = tcase_create("slirp");
+	tcase_add_test(t, test_slirp_arp);
+	tcase_add_test(t, test_slirp_forward);
 	suite_add_tcase(s, t);
 	return s;
 }
