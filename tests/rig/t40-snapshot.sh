@@ -129,7 +129,7 @@ u0=$(uptime_at src "$first") u1=$(uptime_at r1 "$first")
 check "the guest's monotonic clock continues (uptime at count $first: source $u0 s, restored $u1 s)" \
 	awk -v a="$u0" -v b="$u1" 'BEGIN { d = b - a; if (d < 0) d = -d; exit !(a > 0 && d < 5) }'
 echo "# bench: cold boot to first count $boot_ms ms, restore to first count $restore_ms ms (ratio $(awk -v a="$boot_ms" -v b="$restore_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')x)"
-echo "# bench: restore inside sbx-vmm (state replayed, vCPUs started) $(sed -n 's/.*restored .* in \([0-9]*\) us.*/\1/p' "$L/r1.err") us; fork child: $(sed -n 's/.*restored .* in \([0-9]*\) us.*/\1/p' "$L/f1.err" 2>/dev/null) us"
+echo "# bench: restore inside sbx-vmm (state replayed, vCPUs started) $(sed -n 's/.*restored .* in \([0-9]*\) us.*/\1/p' "$L/r1.err") us"
 echo "# bench: restored VMM RSS $(awk '/^Rss:/ { print $2 }' /proc/$r1_pid/smaps_rollup) KiB, PSS $(pss_kb $r1_pid) KiB"
 
 # --- snapshot of a restored VM (a chain) ----------------------------------
@@ -169,6 +169,7 @@ check "the source keeps running after the fork" test "$(count src)" -gt "$before
 pss_sum=0
 for p in $pids; do pss_sum=$((pss_sum + $(pss_kb "$p" || echo 0))); done
 echo "# bench: fork $(field "$rep" fork_us_per_child) us per child (vCPUs paused $(field "$rep" pause_ms) ms for 4), PSS per child $((pss_sum / 4)) KiB, source PSS $(pss_kb "$src_pid") KiB (was $pss_src)"
+echo "# bench: a fork child builds its VM and replays the state in $(sed -n 's/.*restored .* in \([0-9]*\) us.*/\1/p' "$L/f1.err") us"
 for p in $pids; do kill "$p" 2>/dev/null; done
 
 # --- corrupted and truncated snapshots are refused --------------------------
