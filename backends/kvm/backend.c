@@ -407,5 +407,7 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_rename = kvm_file_rename,
 	.stats = kvm_stats,
 	.port = kvm_port,
-	.fork = kvm_fork, .hibernate = kvm_hibernate, .resume = kvm_resume,
+	.fork = kvm_fork,
+	.hibernate = kvm_hibernate,
+	.resume = kvm_resume,
 };
