@@ -42,7 +42,7 @@ sbx_vmm_SOURCES += \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 sbx_vmm_CFLAGS += $(SLIRP_CFLAGS)
 sbx_vmm_LDADD += $(SLIRP_LIBS)
-sbx_SOURCES += %reldir%/ops-port.c \
+sbx_SOURCES += %reldir%/net.h %reldir%/ops-port.c \
 	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h
 dist_man_MANS += doc/sbx-port.1
 EXTRA_DIST += doc/networking.md tests/rig/net-guest.py tests/rig/net-host.py
