@@ -24,7 +24,8 @@ RIG_ENV = SBX_TOP_SRCDIR='$(abs_top_srcdir)' \
 
 # Boots the L1 host once and runs every tests/rig/t*.sh in it (TAP).
 check-rig: tests/rig/rig-prep tests/rig/kvm-smoke
-	$(AM_V_at)$(RIG_ENV) bash $(top_srcdir)/tests/rig/run -- \
+	$(AM_V_at)$(RIG_ENV) bash $(top_srcdir)/tests/rig/run \
+		--timeout $${SBX_RIG_SUITE_TIMEOUT:-3600} -- \
 		bash $(abs_top_srcdir)/tests/rig/suite
 
 # L1 boot time, KVM I/O exit cost in L1 and on this host's /dev/kvm.
