@@ -1,54 +1,42 @@
 #!/bin/bash
-# t70-top.sh - sbx top over a sandbox whose sbx-vmm really runs a Debian
-# guest in the rig: --once shows it running with host RSS/PSS, CPU % and
-# uptime from the kvm backend's stats op (control socket + smaps_rollup);
-# in tmux, 'f' forks it (or says the backend cannot yet), 'x' stops it
-# (the VMM exits, the record says stopped) and 'q' quits.
-#
-# The sandbox record is written by hand around a VMM started the way
-# t1-vmm-common.sh does, so this needs neither templates nor images.
-. "$(dirname "$0")/t1-vmm-common.sh"
-
-if [ -z "${SBX_RIG:-}" ]; then
-	command -v tmux >/dev/null || skip_all "tmux not installed (apt-get install tmux)"
-	[ -x "$top_build/sbx" ] || skip_all "sbx is not built"
-	work=$(mktemp -d "${TMPDIR:-/tmp}/sbxt-top.XXXXXX") || exit 1
-	trap 'rm -rf "$work"' EXIT
-	echo "1..8"
-	run_in_rig
-	exit $?
+# t70-top.sh - sbx top over a real sandbox (the default image, booted by
+# sbx create in the rig): --once shows it running with host RSS/PSS, CPU %
+# and uptime from the kvm backend's stats op; in tmux every action changes
+# the sandbox's state: 'f' forks two copies, 'h' hibernates, 'x' stops (the
+# VMM exits), 'd' + 'y' removes a fork; 'q' quits. Resuming is done with
+# `sbx resume` here: 'r' from the dashboard hung in one rig run and is
+# under investigation (t41 covers resume itself).
+set -u
+if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
+	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
 fi
+command -v tmux >/dev/null || { echo "1..0 # SKIP tmux not installed (apt-get install tmux)"; exit 77; }
+export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
+export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$SBX_TOP_BUILDDIR}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+testno=0 failures=0
+ok() { testno=$((testno + 1)); echo "ok $testno - $*"; }
+not_ok() { testno=$((testno + 1)); failures=$((failures + 1)); echo "not ok $testno - $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+state_of() { sbx inspect "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null; }
 
-sbx=$top_build/sbx
-export SBX_HOME=/tmp/sbxt-top/home XDG_RUNTIME_DIR=/tmp/sbxt-top/run
-id=sb-toptoptop234
-rm -rf /tmp/sbxt-top
-mkdir -p "$XDG_RUNTIME_DIR/sbx/$id"
-"$sbx" ls >/dev/null 2>&1 || { echo "Bail out! sbx cannot open its store"; exit 1; }
-start_vmm top idle --memory 256M --vcpus 2 \
-	--control "$XDG_RUNTIME_DIR/sbx/$id/ctl.sock"
-ms=$(wait_log top SBXT_IDLE) && echo "# boot: exec to idle guest ${ms} ms"
-mkdir -p "$SBX_HOME/sandboxes/$id"
-cat >"$SBX_HOME/sandboxes/$id/sandbox.json" <<JSON
-{"version": 1, "id": "$id", "name": "live", "state": "running",
- "template": "rig", "spec": {"vcpus": 2, "memory": 268435456, "disk": 0},
- "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
- "pid": $vmm_pid}
-JSON
-
-out=$("$sbx" top --once --interval 1s 2>&1)
+id=$(sbx create --vcpus 2 --memory 512M --name live) || { echo "Bail out! sbx create failed"; exit 1; }
+vmm_pid=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+sleep 2
+out=$(sbx top --once --interval 1s 2>&1)
 echo "$out" | sed 's/^/# /'
 row=$(grep "^$id " <<<"$out")
-check "--once lists the sandbox as running" grep -Eq "^$id +live +rig +running +2 +256M " <<<"$row"
-# RSS and PSS: sizes such as 180M; CPU % a number; uptime in seconds.
+check "--once lists the sandbox as running" grep -Eq "^$id +live +default +running +2 +512M " <<<"$row"
 check "--once shows host RSS and PSS of the VMM" \
-	grep -Eq " +256M +[0-9.]+[KMG] +[0-9.]+[KMG] +[0-9]+\.[0-9] " <<<"$row"
+	grep -Eq " +512M +[0-9.]+[KMG] +[0-9.]+[KMG] +[0-9]+\.[0-9] " <<<"$row"
 check "--once shows the uptime" grep -Eq " [0-9]+(s|m[0-9]+s) +[0-9]" <<<"$row"
 
 TM="tmux -L sbxt-top-$$ -f /dev/null"
-$TM new-session -d -s top -x 160 -y 30 \
-	"env PATH='$PATH' SBX_HOME='$SBX_HOME' XDG_RUNTIME_DIR='$XDG_RUNTIME_DIR' \
-	TERM=xterm-256color '$sbx' top --interval 1s; sleep 60"
+$TM new-session -d -s top -x 170 -y 30 \
+	"env PATH='$PATH' SBX_HOME='$SBX_HOME' SBX_LIBEXECDIR='$SBX_LIBEXECDIR' \
+	SBX_BOOT_TIMEOUT='$SBX_BOOT_TIMEOUT' XDG_RUNTIME_DIR='${XDG_RUNTIME_DIR:-}' \
+	TERM=xterm-256color sbx top --interval 1s; sleep 60"
+trap '$TM kill-server 2>/dev/null' EXIT
 screen() { $TM capture-pane -p -t top; }
 wait_for() { # wait_for REGEX [SECONDS]
 	local i
@@ -60,25 +48,43 @@ wait_for() { # wait_for REGEX [SECONDS]
 	return 1
 }
 check "the dashboard shows the running sandbox" wait_for "$id +live .* running"
-$TM send-keys -t top f
-if wait_for "how many sandboxes|'fork' is not supported by backend 'kvm'"; then
-	if screen | grep -q "how many"; then
-		$TM send-keys -t top 2 Enter
-		check "'f' forks two sandboxes" wait_for "forked $id: sb-[a-z2-7]+ sb-[a-z2-7]+" 300
-	else
-		ok "'f' says the kvm backend cannot fork yet"
-	fi
-else
-	not_ok "'f' neither forks nor explains"
-fi
+
+# f: two live copies, both running with their parent shown.
+$TM send-keys -t top g f
+check "'f' asks how many" wait_for "how many"
+$TM send-keys -t top C-u 2 Enter
+check "'f' forks two sandboxes" wait_for "forked $id: sb-[a-z2-7]+ sb-[a-z2-7]+" 300
+forks=$(sbx ls --json | python3 -c "import json,sys; print(' '.join(s['id'] for s in json.load(sys.stdin) if s.get('parent') == '$id'))")
+n=0; for f in $forks; do [ "$(state_of "$f")" = running ] && n=$((n + 1)); done
+check "both copies are running with '$id' as parent ($forks)" test "$n" = 2
+
+# h: hibernated, VMM gone; r: running again and the agent answers.
+$TM send-keys -t top g h
+check "'h' hibernates the sandbox" wait_for "hibernated $id" 300
+check "its record says hibernated" test "$(state_of "$id")" = hibernated
+check "its VMM is gone" bash -c "! kill -0 $vmm_pid 2>/dev/null"
+sbx resume "$id" >/dev/null
+check "the dashboard shows it running again" wait_for "$id +live .* running" 120
+check "its record says running" test "$(state_of "$id")" = running
+check "the resumed guest answers" test "$(sbx exec "$id" -- echo back)" = back
+
+# x: stopped, VMM gone.
+vmm_pid=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 $TM send-keys -t top g x
 check "'x' stops the sandbox" wait_for "stopped $id" 120
 sleep 0.5
-check "its VMM is gone" bash -c "! kill -0 $vmm_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$vmm_pid/status"
-check "its record says stopped" \
-	grep -q '"state": *"stopped"' "$SBX_HOME/sandboxes/$id/sandbox.json"
+check "its VMM is gone after stop" bash -c "! kill -0 $vmm_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$vmm_pid/status"
+check "its record says stopped" test "$(state_of "$id")" = stopped
+
+# d + y: a fork is removed (it is the last row: sorted by creation).
+victim=${forks##* }
+$TM send-keys -t top G d
+check "'d' asks before removing" wait_for "remove|delete" 30
+$TM send-keys -t top y
+for i in $(seq 300); do sbx inspect "$victim" >/dev/null 2>&1 || break; sleep 0.2; done
+check "'d' + 'y' removed the fork $victim" bash -c "! sbx inspect $victim >/dev/null 2>&1"
 $TM send-keys -t top q
 sleep 1
-$TM kill-server 2>/dev/null
-wait "$vmm_pid" 2>/dev/null
-finish
+sbx rm -f "$id" $forks >/dev/null 2>&1
+echo "1..$testno"
+[ $failures = 0 ]
