@@ -93,6 +93,32 @@ kvm_vmm_alive(pid_t pid)
 	return ok;
 }
 
+/*
+ * Why a sandbox's VMM is gone, for its record: the pid and the last line
+ * the VMM wrote to vmm.log (its exit status or the error it died of).
+ */
+static char *
+vmm_gone_reason(struct sbx_conn *c, const struct sbx_sandbox *sb)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	char *path = kvm_sbfile(c, sb->id, "vmm.log"), *why, *last;
+
+	if (sbx_buf_read_file(&b, path, NULL) < 0)
+		sbx_buf_reset(&b);
+	while (b.len && b.buf[b.len - 1] == '\n')
+		b.buf[--b.len] = '\0';
+	last = b.len ? strrchr(b.buf, '\n') : NULL;
+	last = last ? last + 1 : b.buf;
+	if (strlen(last) > 300)
+		last[300] = '\0';
+	why = *last ? xasprintf("its VMM (pid %ld) is gone; its log ends: %s",
+	    (long)sb->pid, last) : xasprintf("its VMM (pid %ld) is gone",
+	    (long)sb->pid);
+	sbx_buf_release(&b);
+	free(path);
+	return why;
+}
+
 int
 kvm_refresh(struct sbx_conn *c, struct sbx_sandbox *sb, struct sbx_err *e)
 {
@@ -122,8 +148,7 @@ kvm_refresh(struct sbx_conn *c, struct sbx_sandbox *sb, struct sbx_err *e)
 	rc = 0;
 	if ((sb->state == SBX_SB_RUNNING || sb->state == SBX_SB_PAUSED ||
 	    sb->state == SBX_SB_CREATING) && !kvm_vmm_alive(sb->pid)) {
-		char *why = xasprintf("its VMM (pid %ld) is gone",
-		    (long)sb->pid);
+		char *why = vmm_gone_reason(c, sb);
 
 		json_object_set_new(sb->extra, "error", json_string(why));
 		free(why);

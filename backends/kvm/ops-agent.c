@@ -32,6 +32,12 @@ kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 		    "running", sb.id, sbx_sandbox_state_name(sb.state));
 		if (sb.state == SBX_SB_STOPPED)
 			sbx_err_hint(e, "start it with 'sbx start %s'", sb.id);
+		else if (sb.state == SBX_SB_HIBERNATED)
+			sbx_err_hint(e, "resume it with 'sbx resume %s'", sb.id);
+		else if (sb.state == SBX_SB_ERROR && json_is_string(
+		    json_object_get(sb.extra, "error")))
+			sbx_err_hint(e, "%s", json_string_value(
+			    json_object_get(sb.extra, "error")));
 		sbx_sandbox_release(&sb);
 		return rc;
 	}

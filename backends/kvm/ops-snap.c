@@ -166,65 +166,19 @@ spawn_restore(struct sbx_conn *c, const char *id, const char *snapdir,
 {
 	struct sbx_strvec av = SBX_STRVEC_INIT;
 	char *sbdir = sbx_sandbox_dir(c->store, id), *rundir = kvm_rundir(id);
-	char *log = xasprintf("%s/vmm.log", sbdir);
-	int p[2] = { -1, -1 }, logfd, rc = -1, v = 0;
-	pid_t pid;
+	char *log = xasprintf("%s/vmm.log", sbdir), *vmm = kvm_vmm_path();
+	int rc;
 
 	rundir_prepare(id);
-	{
-		char *vmm = kvm_vmm_path();
-
-		sbx_strvec_push(&av, vmm);
-		free(vmm);
-	}
+	sbx_strvec_push(&av, vmm);
 	sbx_strvec_pushf(&av, "--restore=%s", snapdir);
 	sbx_strvec_pushf(&av, "--id=%s", id);
 	sbx_strvec_pushf(&av, "--serial-log=%s/console.log", sbdir);
 	sbx_strvec_pushf(&av, "--control=%s/ctl.sock", rundir);
 	sbx_strvec_pushf(&av, "--vsock=%s/vsock.sock", rundir);
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		sbx_err_sys(e, "cannot prepare to start the VMM ('%s')", log);
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		sbx_err_sys(e, "cannot fork");
-		goto out;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-
-		setsid();
-		pid = fork();
-		if (pid != 0) {
-			v = (int)pid;
-			_exit(write(p[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
-		}
-		dup2(nul, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		signal(SIGPIPE, SIG_DFL);
-		execv(av.v[0], av.v);
-		_exit(127);
-	}
-	close(p[1]);
-	p[1] = -1;
-	waitpid(pid, NULL, 0);
-	if (read(p[0], &v, sizeof(v)) != sizeof(v) || v <= 0) {
-		sbx_err_set(e, SBX_EIO, "cannot start the VMM");
-		goto out;
-	}
-	*pid_out = v;
-	rc = 0;
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (logfd >= 0)
-		close(logfd);
+	rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
+	free(vmm);
 	free(log);
 	free(rundir);
 	free(sbdir);

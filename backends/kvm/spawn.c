@@ -87,13 +87,101 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
 }
 
 int
+kvm_exec_detached(char *const *argv, const char *log, pid_t *pid_out,
+    struct sbx_err *e)
+{
+	int errpipe[2] = { -1, -1 }, logfd, nul, err = 0, rc = -1;
+	pid_t pid, vmm_pid = 0;
+	ssize_t n;
+
+	*pid_out = 0;
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (logfd < 0 || nul < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+		sbx_err_sys(e, "cannot prepare to start the VMM ('%s')", log);
+		goto out;
+	}
+	/*
+	 * Double fork: the middle child starts a session and forks the VMM,
+	 * which is then reparented to init and outlives us. The pipe carries
+	 * the VMM's pid, then (only if exec failed) a negative errno; its
+	 * end of file means the exec happened, so from then on the pid is
+	 * an sbx-vmm and not still a copy of us (kvm_vmm_alive checks).
+	 */
+	pid = fork();
+	if (pid < 0) {
+		sbx_err_sys(e, "cannot fork");
+		goto out;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		pid_t grand;
+
+		setsid();
+		grand = fork();
+		if (grand < 0)
+			_exit(1);
+		if (grand > 0) {
+			int v = (int)grand;
+
+			n = write(errpipe[1], &v, sizeof(v));
+			_exit(n == sizeof(v) ? 0 : 1);
+		}
+		dup2(nul, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		/* A server blocks SIGTERM for sigwait; the VMM must not. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		/* Nothing of ours (a server's sockets) leaks into the VMM. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		execv(argv[0], argv);
+		err = -errno;
+		n = write(errpipe[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(err) || err <= 0) {
+		sbx_err_set(e, SBX_EIO, "cannot start the VMM");
+		goto out;
+	}
+	vmm_pid = err;
+	while ((n = read(errpipe[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (n == sizeof(err) && err < 0) {
+		errno = -err;
+		sbx_err_sys(e, "cannot run '%s'", argv[0]);
+		goto out;
+	}
+	*pid_out = vmm_pid;
+	rc = 0;
+out:
+	if (errpipe[0] >= 0)
+		close(errpipe[0]);
+	if (errpipe[1] >= 0)
+		close(errpipe[1]);
+	if (logfd >= 0)
+		close(logfd);
+	if (nul >= 0)
+		close(nul);
+	return rc;
+}
+
+int
 kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
 {
 	struct sbx_strvec av = SBX_STRVEC_INIT;
 	char *rundir = kvm_rundir(sp->id), *log, *vmm;
-	int errpipe[2], logfd, nul, err = 0;
-	pid_t pid, vmm_pid = 0;
-	ssize_t n;
+	int rc;
 
 	*pid_out = 0;
 	if (mkdirs(rundir, e) < 0) {
@@ -112,79 +200,11 @@ kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
 	free(vmm);
 	vmm_argv(sp, rundir, sp->sbdir, &av);
 	log = xasprintf("%s/vmm.log", sp->sbdir);
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (logfd < 0 || nul < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
-		sbx_err_sys(e, "cannot prepare to start the VMM ('%s')", log);
-		goto fail;
-	}
-	/*
-	 * Double fork: the middle child starts a session and forks the VMM,
-	 * which is then reparented to init and outlives us. The pipe carries
-	 * the VMM's pid, or the errno of a failed exec.
-	 */
-	pid = fork();
-	if (pid < 0) {
-		sbx_err_sys(e, "cannot fork");
-		goto fail;
-	}
-	if (pid == 0) {
-		pid_t grand;
-
-		setsid();
-		grand = fork();
-		if (grand < 0)
-			_exit(1);
-		if (grand > 0) {
-			int v = (int)grand;
-
-			n = write(errpipe[1], &v, sizeof(v));
-			_exit(n == sizeof(v) ? 0 : 1);
-		}
-		dup2(nul, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		signal(SIGPIPE, SIG_DFL);
-		execv(av.v[0], av.v);
-		err = -errno;
-		n = write(errpipe[1], &err, sizeof(err));
-		_exit(127);
-	}
-	close(errpipe[1]);
-	waitpid(pid, NULL, 0);
-	/* First the pid, then (only if exec failed) a negative errno. */
-	n = read(errpipe[0], &err, sizeof(err));
-	if (n == sizeof(err) && err > 0) {
-		vmm_pid = err;
-		n = read(errpipe[0], &err, sizeof(err));
-		if (n == sizeof(err) && err < 0) {
-			errno = -err;
-			sbx_err_sys(e, "cannot run '%s'", av.v[0]);
-			close(errpipe[0]);
-			goto fail;
-		}
-	} else {
-		sbx_err_set(e, SBX_EIO, "cannot start the VMM");
-		close(errpipe[0]);
-		goto fail;
-	}
-	close(errpipe[0]);
-	close(logfd);
-	close(nul);
-	*pid_out = vmm_pid;
+	rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
 	free(log);
 	free(rundir);
-	return 0;
-fail:
-	if (logfd >= 0)
-		close(logfd);
-	if (nul >= 0)
-		close(nul);
-	sbx_strvec_clear(&av);
-	free(log);
-	free(rundir);
-	return -1;
+	return rc;
 }
 
 /* Appends the last `max` bytes of a file, for error messages. */

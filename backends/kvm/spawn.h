@@ -34,6 +34,14 @@ int kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid,
     struct sbx_err *e);
 
 /*
+ * Runs argv detached (own session, stdin /dev/null, stdout and stderr
+ * appended to `log`, default signal mask and dispositions) and returns
+ * once it has been exec'd, with its pid in *pid.
+ */
+int kvm_exec_detached(char *const *argv, const char *log, pid_t *pid,
+    struct sbx_err *e);
+
+/*
  * Waits until the guest agent of sandbox `id` answers a ping, the VMM
  * `pid` dies (the error then quotes the end of its logs) or `timeout_ms`
  * passes.

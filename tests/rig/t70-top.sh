@@ -38,9 +38,9 @@ $TM new-session -d -s top -x 170 -y 30 \
 	TERM=xterm-256color sbx top --interval 1s; sleep 60"
 trap '$TM kill-server 2>/dev/null' EXIT
 screen() { $TM capture-pane -p -t top; }
-wait_for() { # wait_for REGEX [SECONDS]
-	local i
-	for i in $(seq $((${2:-60} * 10))); do
+wait_for() { # wait_for REGEX [SECONDS], by the clock: under emulation
+	local end=$((SECONDS + ${2:-60}))  # each capture takes a while
+	while [ $SECONDS -lt $end ]; do
 		screen | grep -Eq -- "$1" && return 0
 		sleep 0.1
 	done

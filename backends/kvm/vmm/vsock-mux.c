@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -225,6 +226,21 @@ conn_new(struct vsock_mux *m, int fd)
 	return NULL;
 }
 
+/*
+ * Where host-side ports start: random, so that a restored or forked guest,
+ * whose kernel may still hold sockets of the connections its source had
+ * (until it handles the transport reset), sees no reused port pair.
+ */
+static uint32_t
+first_port(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)getpid() * 2654435761u;
+	return VSOCK_LOCAL_PORT0 + r % (UINT32_MAX - VSOCK_LOCAL_PORT0 - 65536);
+}
+
 static uint32_t
 alloc_port(struct vsock_mux *m)
 {
@@ -306,7 +322,7 @@ vsock_mux_new(uint64_t guest_cid, const char *uds_path,
 	m->path = xstrdup(uds_path);
 	m->ops = ops;
 	m->owner = owner;
-	m->next_port = VSOCK_LOCAL_PORT0;
+	m->next_port = first_port();
 	m->lfd = listen_at(uds_path, e);
 	if (m->lfd < 0 || ops->watch(owner, m->lfd, EPOLLIN, NULL) < 0) {
 		if (m->lfd >= 0) {
