@@ -435,4 +435,6 @@ const struct sbx_backend sbx_backend_kvm = {
 	.fork = kvm_fork,
 	.hibernate = kvm_hibernate,
 	.resume = kvm_resume,
+	.snapshot = kvm_snapshot,
+	.log = kvm_log,
 };

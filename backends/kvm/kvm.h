@@ -98,5 +98,12 @@ int kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e);
 int kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e);
 int kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
     struct sbx_strvec *ids, struct sbx_err *e);
+int kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
+    struct sbx_snapshot_info *out, struct sbx_err *e);
+int kvm_log(struct sbx_conn *c, const char *query,
+    struct sbx_snapshot_info **out, size_t *n, struct sbx_err *e);
+/* `sbx create --from SNAPSHOT`: restores it into a new sandbox. */
+int kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
+    struct sbx_sandbox *sb, struct sbx_err *e);
 
 #endif

@@ -27,6 +27,28 @@ kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 		sbx_sandbox_release(&sb);
 		return -1;
 	}
+	/*
+	 * A hibernated sandbox wakes up for whoever talks to it (as
+	 * CodeSandbox's do); if another command resumed it meanwhile, fine.
+	 */
+	if (sb.state == SBX_SB_HIBERNATED) {
+		struct sbx_err re = { 0 };
+		char sid[SBX_SANDBOX_ID_SIZE];
+
+		memcpy(sid, sb.id, sizeof(sid));
+		rc = kvm_resume(c, sid, &re);
+		sbx_sandbox_release(&sb);
+		if (sbx_backend_kvm.get(c, sid, &sb, e) < 0) {
+			sbx_sandbox_release(&sb);
+			return -1;
+		}
+		if (rc < 0 && sb.state != SBX_SB_RUNNING) {
+			if (e)
+				*e = re;
+			sbx_sandbox_release(&sb);
+			return re.code ? re.code : -1;
+		}
+	}
 	if (sb.state != SBX_SB_RUNNING) {
 		rc = sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s, not "
 		    "running", sb.id, sbx_sandbox_state_name(sb.state));

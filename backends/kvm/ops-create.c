@@ -20,6 +20,8 @@
 #include "core/parse.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
+#include "store/manifest.h"
+#include "store/refs.h"
 #include "core/banned.h"
 
 #define KVM_DEFAULT_VCPUS 1
@@ -129,6 +131,32 @@ out:
 	return rc;
 }
 
+/*
+ * The ready snapshot `sbx build` made of template `name`
+ * (refs/templates/<name> -> {"type": "template", "snapshot": ref}), as
+ * hex in `hex`; 0 if the template has none.
+ */
+static int
+template_snapshot(struct sbx_store *s, const char *name,
+    char hex[SBX_OID_HEXLEN + 1])
+{
+	struct sbx_oid id;
+	json_t *m = NULL;
+	int found = 0;
+
+	if (sbx_ref_name_check("template name", name, NULL) < 0 ||
+	    sbx_ref_read(s, "templates", name, &id, NULL) < 0 ||
+	    sbx_manifest_load(s, &id, &m, NULL) < 0)
+		return 0;
+	if (sbx_manifest_parse_ref(json_string_value(json_object_get(m,
+	    "snapshot")), &id) && sbx_store_object_exists(s, &id)) {
+		sbx_oid_to_hex(&id, hex);
+		found = 1;
+	}
+	json_decref(m);
+	return found;
+}
+
 int
 kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *sb, struct sbx_err *e)
@@ -140,8 +168,22 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 
 	sbx_sandbox_init(sb);
 	if (o->snapshot)
-		return sbx_err_set(e, SBX_ENOTSUP, "creating from a snapshot "
-		    "is not supported by backend 'kvm' yet");
+		return kvm_create_from(c, o, sb, e);	/* ops-snap.c */
+	/*
+	 * A built template restores its ready snapshot instead of booting,
+	 * unless the sandbox must differ from it (size, network).
+	 */
+	if (!o->image && o->template && !o->vcpus && !o->memory && !o->disk &&
+	    !o->allow && !o->deny && !o->no_network) {
+		char hex[SBX_OID_HEXLEN + 1];
+
+		if (template_snapshot(c->store, o->template, hex)) {
+			struct sbx_create_opts from = *o;
+
+			from.snapshot = hex;
+			return kvm_create_from(c, &from, sb, e);
+		}
+	}
 	if (kvm_image_resolve(c->store, o->image, o->template, &img, e) < 0)
 		return -1;
 	if (o->name)

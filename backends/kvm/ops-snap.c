@@ -9,7 +9,16 @@
  * sets the clock, entropy and hostname (kvm_personalize). A fork makes N
  * new sandbox records (parent = the source) and asks the source's VMM to
  * fork(2) itself once per child with that child's sockets and logs.
+ *
+ * `sbx snapshot` stores a snapshot as objects: the memory file and the
+ * state file (moved into the store, not copied) and a manifest
+ * {"type":"snapshot", "parent", "memory", "state", "image", "spec",
+ * "message", "time", "added_bytes"}; sandbox.json's "head" names the
+ * newest, and "parent" links the chain `sbx log` walks. `sbx create
+ * --from` restores a snapshot into a new sandbox, mapping the memory
+ * object itself.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm/kvm.h"
@@ -30,12 +40,16 @@
 #include "core/clock.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
+#include "store/manifest.h"
 #include "store/registry.h"
+#include "store/store.h"
 #include "core/banned.h"
 
 #define SNAP_LOCK_MS 30000
 #define SNAP_CTL_MS 300000	/* a snapshot of a big guest takes a while */
 #define SNAP_AGENT_MS 120000
+#define SNAP_CHUNK (2u << 20)		/* bytes of RAM per memory object */
+#define SNAP_HASH_BUF (1u << 20)
 
 /* One request/reply on the VMM's control socket; the reply if "ok". */
 static json_t *
@@ -409,4 +423,434 @@ out:
 	if (lk)
 		sbx_sandbox_unlock(lk);
 	return rc;
+}
+
+/* Allocated bytes of a (sparse) file, for "what a snapshot added". */
+static uint64_t
+file_alloc(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+/*
+ * Stores file `path` as an object (hashing it once, then linking it in);
+ * adds its allocated size to *added if the store did not have it yet.
+ */
+static int
+put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
+    uint64_t *added, struct sbx_err *e)
+{
+	struct sbx_hasher h;
+	uint8_t *buf;
+	uint64_t alloc = file_alloc(path);
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot open '%s'", path);
+	buf = xmalloc(SNAP_HASH_BUF);
+	sbx_hasher_init(&h);
+	for (;;) {
+		ssize_t n = read(fd, buf, SNAP_HASH_BUF);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = sbx_err_sys(e, "cannot read '%s'", path);
+		if (n <= 0)
+			break;
+		sbx_hasher_update(&h, buf, (size_t)n);
+	}
+	free(buf);
+	close(fd);
+	if (r < 0)
+		return r;
+	sbx_hasher_final(&h, id);
+	if (!sbx_store_object_exists(c->store, id))
+		*added += alloc;
+	return sbx_store_put_path(c->store, path, id, NULL, e);
+}
+
+/*
+ * Moves a snapshot directory written by the VMM in chunked layout
+ * (DIR/state, DIR/memory.d/<offset>) into the store: one object per
+ * chunk, so chunks unchanged since an earlier snapshot cost nothing.
+ * Fills manifest `m` with "state" and "memory": {"size", "chunk",
+ * "chunks": {offset: ref}}.
+ */
+static int
+store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
+    uint64_t *added, struct sbx_err *e)
+{
+	char *mdir = xasprintf("%s/memory.d", dir), *path;
+	json_t *chunks = json_object();
+	struct sbx_oid id;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	*added = 0;
+	path = xasprintf("%s/state", dir);
+	r = put_counted(c, path, &id, added, e);
+	free(path);
+	if (r == 0)
+		json_object_set_new(m, "state", sbx_manifest_ref_json(&id));
+	d = r == 0 ? opendir(mdir) : NULL;
+	if (r == 0 && !d)
+		r = sbx_err_sys(e, "cannot open '%s'", mdir);
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", mdir, de->d_name);
+		r = put_counted(c, path, &id, added, e);
+		free(path);
+		if (r == 0)
+			json_object_set_new(chunks, de->d_name,
+			    sbx_manifest_ref_json(&id));
+	}
+	if (d)
+		closedir(d);
+	if (r == 0)
+		json_object_set_new(m, "memory", json_pack("{s:I, s:I, s:o}",
+		    "size", (json_int_t)size, "chunk",
+		    (json_int_t)SNAP_CHUNK, "chunks", json_incref(chunks)));
+	json_decref(chunks);
+	free(mdir);
+	return r;
+}
+
+/* Removes what is left of a snapshot directory (after a failure). */
+static void
+snapdir_remove(const char *dir)
+{
+	char *mdir = xasprintf("%s/memory.d", dir), *p;
+	struct dirent *de;
+	DIR *d = opendir(mdir);
+
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = xasprintf("%s/%s", mdir, de->d_name);
+		unlink(p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(mdir);
+	p = xasprintf("%s/state", dir);
+	unlink(p);
+	free(p);
+	rmdir(dir);
+	free(mdir);
+}
+
+int
+kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
+    struct sbx_snapshot_info *out, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_sandbox_lock *lk;
+	struct sbx_oid man;
+	char *tmp = NULL;
+	char ref[SBX_MANIFEST_REF_SIZE];
+	json_t *rep, *m = NULL;
+	uint64_t added = 0;
+	int rc = -1, locked = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (open_running(c, query, &sb, &lk, e) < 0)
+		goto out;
+	if (sbx_store_write_begin(c->store, e) < 0)
+		goto out;
+	locked = 1;
+	tmp = sbx_store_path(c->store, "tmp/snapshot-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		sbx_err_sys(e, "cannot create a directory for the snapshot");
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	rep = ctl_request(sb.id, json_pack("{s:s, s:s, s:I}", "op",
+	    "snapshot", "dir", tmp, "chunk", (json_int_t)SNAP_CHUNK), e);
+	if (!rep)
+		goto out;
+	json_decref(rep);
+	m = json_pack("{s:s, s:{s:i, s:I}, s:s, s:I, s:s}",
+	    "type", "snapshot",
+	    "spec", "vcpus", (int)sb.spec.vcpus, "memory",
+	    (json_int_t)sb.spec.memory,
+	    "message", message ? message : "",
+	    "time", (json_int_t)time(NULL),
+	    "sandbox", sb.id);
+	/* What a sandbox restored from it needs to know of its origin. */
+	if (sb.template)
+		json_object_set_new(m, "template", json_string(sb.template));
+	json_object_set(m, "extra", sb.extra);
+	if (store_snapdir(c, tmp, sb.spec.memory, m, &added, e) < 0)
+		goto out;
+	json_object_set_new(m, "added_bytes", json_integer((json_int_t)added));
+	if (sb.image[0]) {
+		snprintf(ref, sizeof(ref), "sha:%s", sb.image);
+		json_object_set_new(m, "image", json_string(ref));
+	}
+	if (sb.head[0]) {
+		snprintf(ref, sizeof(ref), "sha:%s", sb.head);
+		json_object_set_new(m, "parent", json_string(ref));
+	}
+	if (sbx_manifest_put(c->store, m, &man, e) < 0)
+		goto out;
+	sbx_oid_to_hex(&man, sb.head);
+	if (sbx_sandbox_save(c->store, &sb, e) < 0)
+		goto out;
+	memcpy(out->id, sb.head, sizeof(out->id));
+	if (json_object_get(m, "parent"))
+		memcpy(out->parent, json_string_value(json_object_get(m,
+		    "parent")) + 4, SBX_OID_HEXLEN + 1);
+	out->time = json_integer_value(json_object_get(m, "time"));
+	out->message = xstrdup(message ? message : "");
+	out->added_bytes = added;
+	rc = 0;
+out:
+	if (tmp)
+		snapdir_remove(tmp);
+	if (locked)
+		sbx_store_write_done(c->store);
+	json_decref(m);
+	free(tmp);
+	sbx_sandbox_release(&sb);
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	return rc;
+}
+
+/* Loads snapshot manifest `hex`; checks its type. */
+static int
+snap_load(struct sbx_conn *c, const char *hex, json_t **m, struct sbx_err *e)
+{
+	struct sbx_oid id;
+
+	if (sbx_oid_from_hex(hex, &id, e) < 0 ||
+	    sbx_manifest_load(c->store, &id, m, e) < 0)
+		return -1;
+	if (strcmp(json_string_value(json_object_get(*m, "type")) ?
+	    json_string_value(json_object_get(*m, "type")) : "", "snapshot")) {
+		json_decref(*m);
+		*m = NULL;
+		return sbx_err_set(e, SBX_EINVAL, "object %.12s is not a "
+		    "snapshot", hex);
+	}
+	return 0;
+}
+
+int
+kvm_log(struct sbx_conn *c, const char *query,
+    struct sbx_snapshot_info **out, size_t *n, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	char id[SBX_SANDBOX_ID_SIZE], hex[SBX_OID_HEXLEN + 1];
+	size_t cap = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	sbx_sandbox_init(&sb);
+	if (sbx_sandbox_resolve(c->store, query, id, e) < 0)
+		goto out;
+	sbx_sandbox_release(&sb);
+	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
+		goto out;
+	memcpy(hex, sb.head, sizeof(hex));
+	while (hex[0]) {
+		struct sbx_snapshot_info *i;
+		json_t *m;
+		const char *p;
+
+		if (*n >= 100000 || snap_load(c, hex, &m, e) < 0)
+			goto out;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		i = &(*out)[(*n)++];
+		memset(i, 0, sizeof(*i));
+		memcpy(i->id, hex, sizeof(i->id));
+		p = json_string_value(json_object_get(m, "parent"));
+		if (p && strlen(p) == 4 + SBX_OID_HEXLEN)
+			memcpy(i->parent, p + 4, SBX_OID_HEXLEN + 1);
+		i->time = json_integer_value(json_object_get(m, "time"));
+		p = json_string_value(json_object_get(m, "message"));
+		i->message = xstrdup(p ? p : "");
+		i->added_bytes = json_integer_value(json_object_get(m,
+		    "added_bytes"));
+		memcpy(hex, i->parent, sizeof(hex));
+		json_decref(m);
+	}
+	rc = 0;
+out:
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
+/* Object `ref` ("sha:...") `r` as a path in the store; `what` names it. */
+static char *
+snap_object(struct sbx_conn *c, const char *r, const char *what,
+    struct sbx_err *e)
+{
+	struct sbx_oid id;
+
+	if (!r || !sbx_manifest_parse_ref(r, &id)) {
+		sbx_err_set(e, SBX_ECORRUPT, "snapshot manifest has no valid "
+		    "%s", what);
+		return NULL;
+	}
+	if (!sbx_store_object_exists(c->store, &id)) {
+		sbx_err_set(e, SBX_ENOENT, "the snapshot's %s object %.12s is "
+		    "missing from the store", what, r + 4);
+		return NULL;
+	}
+	return sbx_store_object_path(c->store, &id);
+}
+
+/*
+ * Lays out snapshot manifest `m` in `dir` the way sbx-vmm --restore reads
+ * it: DIR/state and DIR/memory.d/<offset> as symlinks to the objects.
+ */
+static int
+snap_link(struct sbx_conn *c, json_t *m, const char *dir, struct sbx_err *e)
+{
+	json_t *mem = json_object_get(m, "memory");
+	json_t *chunks = json_object_get(mem, "chunks"), *v;
+	char *mdir = xasprintf("%s/memory.d", dir), *obj, *lnk;
+	const char *key;
+	int r = 0;
+
+	if (!json_is_object(chunks) || json_integer_value(json_object_get(
+	    mem, "size")) <= 0) {
+		free(mdir);
+		return sbx_err_set(e, SBX_ECORRUPT, "snapshot manifest has no "
+		    "valid 'memory' (want size and chunks)");
+	}
+	if (mkdir(dir, 0700) < 0 || mkdir(mdir, 0700) < 0) {
+		r = sbx_err_sys(e, "cannot create '%s'", mdir);
+		free(mdir);
+		return r;
+	}
+	if (!(obj = snap_object(c, json_string_value(json_object_get(m,
+	    "state")), "'state'", e))) {
+		free(mdir);
+		return -1;
+	}
+	lnk = xasprintf("%s/state", dir);
+	if (symlink(obj, lnk) < 0)
+		r = sbx_err_sys(e, "cannot link '%s'", lnk);
+	free(obj);
+	free(lnk);
+	json_object_foreach(chunks, key, v) {
+		if (r < 0)
+			break;
+		if (strlen(key) != 16 || strspn(key, "0123456789abcdef") != 16) {
+			r = sbx_err_set(e, SBX_ECORRUPT, "snapshot memory chunk "
+			    "'%.40s' is not an offset (16 hex digits)", key);
+			break;
+		}
+		if (!(obj = snap_object(c, json_string_value(v), "memory "
+		    "chunk", e))) {
+			r = -1;
+			break;
+		}
+		lnk = xasprintf("%s/%s", mdir, key);
+		if (symlink(obj, lnk) < 0)
+			r = sbx_err_sys(e, "cannot link '%s'", lnk);
+		free(obj);
+		free(lnk);
+	}
+	free(mdir);
+	return r;
+}
+
+int
+kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
+    struct sbx_sandbox *sb, struct sbx_err *e)
+{
+	struct sbx_sandbox_lock *lk = NULL;
+	struct sbx_oid sid;
+	json_t *m = NULL;
+	char hex[SBX_OID_HEXLEN + 1], *dir = NULL;
+	const char *img, *from;
+	pid_t pid = 0;
+	int registered = 0;
+
+	sbx_sandbox_init(sb);
+	if (sbx_store_object_resolve(c->store, o->snapshot, &sid, e) < 0)
+		return -1;
+	sbx_oid_to_hex(&sid, hex);
+	if (snap_load(c, hex, &m, e) < 0)
+		return -1;
+	img = json_string_value(json_object_get(m, "image"));
+	from = json_string_value(json_object_get(m, "sandbox"));
+	if (o->name)
+		sbx_sandbox_set_name(sb, o->name);
+	sb->spec.vcpus = json_integer_value(json_object_get(json_object_get(m,
+	    "spec"), "vcpus"));
+	sb->spec.memory = json_integer_value(json_object_get(
+	    json_object_get(m, "spec"), "memory"));
+	if (img && strlen(img) == 4 + SBX_OID_HEXLEN)
+		memcpy(sb->image, img + 4, SBX_OID_HEXLEN + 1);
+	memcpy(sb->head, hex, sizeof(sb->head));
+	if (json_is_object(json_object_get(m, "extra"))) {
+		json_decref(sb->extra);
+		sb->extra = json_deep_copy(json_object_get(m, "extra"));
+		json_object_del(sb->extra, "error");
+		if (json_is_string(json_object_get(m, "template")))
+			sbx_sandbox_set_template(sb, json_string_value(
+			    json_object_get(m, "template")));
+	} else if (from) {
+		struct sbx_sandbox s2;
+
+		if (sbx_sandbox_load(c->store, from, &s2, NULL) == 0) {
+			sbx_sandbox_set_template(sb, s2.template);
+			json_decref(sb->extra);
+			sb->extra = json_deep_copy(s2.extra);
+			json_object_del(sb->extra, "error");
+		}
+		sbx_sandbox_release(&s2);
+	}
+	sb->state = SBX_SB_CREATING;
+	if (sbx_sandbox_create(c->store, sb, e) < 0)
+		goto fail;
+	registered = 1;
+	if (sbx_sandbox_lock(c->store, sb->id, SNAP_LOCK_MS, &lk, e) < 0)
+		goto fail;
+	dir = kvm_sbfile(c, sb->id, "restore");
+	if (snap_link(c, m, dir, e) < 0)
+		goto fail;
+	if (spawn_restore(c, sb->id, dir, &pid, e) < 0)
+		goto fail;
+	sb->pid = pid;
+	if (sbx_sandbox_save(c->store, sb, e) < 0 ||
+	    finish_running(c, sb, e) < 0)
+		goto fail;
+	sbx_sandbox_unlock(lk);
+	json_decref(m);
+	free(dir);
+	return 0;
+fail:
+	if (pid) {
+		struct sbx_err ignore;
+
+		kvm_vmm_kill(sb, 2000, &ignore);
+		rundir_clean(sb->id);
+	}
+	if (registered) {
+		struct sbx_err ignore;
+
+		sbx_sandbox_remove(c->store, sb->id, &ignore);
+	}
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	json_decref(m);
+	free(dir);
+	return -1;
 }

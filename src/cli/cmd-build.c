@@ -1,29 +1,39 @@
 /*
- * cmd-build.c - `sbx build [--rootfs-only] [--no-cache] TEMPLATE`: turn a
- * template into images in the store.
+ * cmd-build.c - `sbx build [--rootfs-only | --image-only] [--no-cache]
+ * TEMPLATE`: turn a template into what `sbx create NAME` starts.
  *
- * This stage builds the root file system (src/image/rootfs.h) and prints
- * the id of its manifest; the build steps in a VM and the ready snapshot
- * come on top of it.
+ * Two stages: the image (kernel, initramfs and root disk from the
+ * template's sources: src/image/pull.h, reused while the template is
+ * unchanged), then - when the template has `run` steps, `start` or
+ * `ready` - the VM stage (build-steps.h): the steps run in a sandbox of
+ * that image and its ready snapshot becomes the template.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
+#include "cli/build-steps.h"
 #include "cli/cmd.h"
 #include "core/progress.h"
+#include "image/pull.h"
 #include "image/rootfs.h"
+#include "store/manifest.h"
+#include "store/refs.h"
 #include "store/store.h"
 #include "template/template.h"
 #include "core/banned.h"
 
 static int opt_rootfs_only;
+static int opt_image_only;
 static int opt_no_cache;
 
 static const struct sbx_option build_options[] = {
 	{ 0, "rootfs-only", SBX_OPT_BOOL, &opt_rootfs_only, NULL,
 	  "build only the root file system image and print its id", 0, 0 },
+	{ 0, "image-only", SBX_OPT_BOOL, &opt_image_only, NULL,
+	  "build the bootable image but do not run the steps", 0, 0 },
 	{ 0, "no-cache", SBX_OPT_BOOL, &opt_no_cache, NULL,
 	  "rebuild even when an unchanged build is cached", 0, 0 },
 	SBX_OPT_END_MARK,
@@ -32,6 +42,84 @@ static const struct sbx_option build_options[] = {
 static void build_note(void *arg, const char *msg)
 {
 	sbx_info(arg, "%s", msg);
+}
+
+static void
+image_note(void *arg, const char *msg)
+{
+	sbx_info(arg, "image: %s", msg);
+}
+
+/*
+ * The image of `t` as refs/images/<name>: the existing one if it was made
+ * from this very template (same canonical hash), else a new one.
+ */
+static int
+build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
+    const char *arg, char hex[SBX_OID_HEXLEN + 1], struct sbx_err *e)
+{
+	char thex[SBX_TEMPLATE_HASH_HEX];
+	const char *lx = getenv("SBX_LIBEXECDIR");
+	struct sbx_pull_opts o;
+	struct sbx_pull_result res;
+	struct sbx_oid id;
+	json_t *m = NULL;
+
+	sbx_template_image_hash(t, thex);
+	if (!opt_no_cache && sbx_ref_read(ctx->store, "images", t->name, &id,
+	    NULL) == 0 && sbx_manifest_load(ctx->store, &id, &m, NULL) == 0) {
+		const char *h = json_string_value(json_object_get(m,
+		    "template_hash"));
+		int same = h && !strcmp(h, thex);
+
+		json_decref(m);
+		if (same) {
+			sbx_oid_to_hex(&id, hex);
+			sbx_info(ctx, "image: '%s' is up to date", t->name);
+			return 0;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	o.name = t->name;
+	o.template = arg;
+	o.allow_steps = 1;
+	o.libexec = lx && *lx ? lx : SBX_LIBEXECDIR;
+	o.home = ctx->home;
+	o.rootfs = 1;
+	o.note = image_note;
+	o.note_arg = ctx;
+	if (sbx_image_pull(ctx->store, &o, &res, e) < 0)
+		return -1;
+	sbx_oid_to_hex(&res.manifest, hex);
+	return 0;
+}
+
+/* Image, then (if the template has any) the steps in a VM. */
+static int
+build_full(struct sbx_ctx *ctx, const struct sbx_template *t,
+    const char *arg)
+{
+	char image[SBX_OID_HEXLEN + 1], snap[SBX_OID_HEXLEN + 1] = "";
+	struct sbx_err e;
+	int steps = t->nrun || t->start || t->ready.kind != SBX_READY_NONE;
+
+	sbx_err_clear(&e);
+	if (build_image(ctx, t, arg, image, &e) < 0)
+		return sbx_report_err(ctx, &e);
+	if (steps && !opt_image_only) {
+		if (ctx->remote)
+			return sbx_usage_error(ctx, "builds run on this host; "
+			    "leave out --remote");
+		if (sbx_build_steps(ctx, t, image, opt_no_cache, snap, &e) < 0)
+			return sbx_report_err(ctx, &e);
+	}
+	if (ctx->json)
+		printf("{\"template\": \"%s\", \"image\": \"%s\", "
+		    "\"snapshot\": %s%s%s}\n", t->name, image, snap[0] ?
+		    "\"" : "", snap[0] ? snap : "null", snap[0] ? "\"" : "");
+	else
+		printf("%s\n", snap[0] ? snap : image);
+	return 0;
 }
 
 static int build_exec(struct sbx_ctx *ctx, int argc, char **argv)
@@ -46,13 +134,18 @@ static int build_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	if (argc != 1)
 		return sbx_usage_error(ctx, "expects one template (a name or a "
 		    "file)");
-	if (!opt_rootfs_only)
-		return sbx_usage_error(ctx, "only the root file system stage "
-		    "exists so far: use --rootfs-only");
+	if (opt_rootfs_only && opt_image_only)
+		return sbx_usage_error(ctx, "--rootfs-only and --image-only "
+		    "exclude each other");
 	sbx_err_clear(&e);
 	rc = sbx_template_open(argv[0], ctx->home, &t, NULL, &e);
 	if (rc)
 		return sbx_report_err(ctx, &e);
+	if (!opt_rootfs_only) {
+		rc = build_full(ctx, t, argv[0]);
+		sbx_template_free(t);
+		return rc;
+	}
 	o.disk = t->resources.disk;
 	o.no_cache = opt_no_cache;
 	o.note = build_note;
@@ -83,8 +176,9 @@ static int build_exec(struct sbx_ctx *ctx, int argc, char **argv)
 const struct sbx_cmd cmd_build = {
 	.name = "build",
 	.summary = "build a template's images into the store",
-	.usage = "[--rootfs-only] [--no-cache] [--json] TEMPLATE",
+	.usage = "[--rootfs-only | --image-only] [--no-cache] [--json] "
+	    "TEMPLATE",
 	.options = build_options,
-	.flags = SBX_CMD_NEEDS_STORE,
+	.flags = SBX_CMD_NEEDS_STORE | SBX_CMD_NEEDS_BACKEND,
 	.exec = build_exec,
 };

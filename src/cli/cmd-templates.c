@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -17,6 +19,9 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/xmalloc.h"
+#include "store/manifest.h"
+#include "store/refs.h"
+#include "store/store.h"
 #include "template/template.h"
 #include "core/banned.h"
 
@@ -62,13 +67,52 @@ struct ls_row {
 	const char *name;
 	char *desc;
 	const char *source;
+	char built[32];		/* "ready 5m ago", "-" */
+	json_t *bj;		/* {"snapshot", "time"} or NULL */
 };
 
 /*
- * Lists the templates reachable by name (sbx_template_list). Built
- * templates in the store (refs/templates/) are not part of this listing
- * yet: when the store has them, add them here as a second source, with a
- * column saying whether a ready snapshot exists.
+ * What `sbx build` left for template `name` in the store: its ready
+ * snapshot and when it was made. The store is only read, and only if it
+ * exists. Returns 1 when the template is built.
+ */
+static int
+built_info(struct sbx_store *s, const char *name, struct ls_row *row)
+{
+	struct sbx_oid id;
+	json_t *m = NULL;
+	int64_t t, age;
+
+	if (!s || sbx_ref_name_check("template name", name, NULL) < 0 ||
+	    sbx_ref_read(s, "templates", name, &id, NULL) < 0 ||
+	    sbx_manifest_load(s, &id, &m, NULL) < 0)
+		return 0;
+	t = json_integer_value(json_object_get(m, "time"));
+	age = (int64_t)time(NULL) - t;
+	if (age < 0)
+		age = 0;
+	if (age < 120)
+		snprintf(row->built, sizeof(row->built), "ready %llds ago",
+		    (long long)age);
+	else if (age < 7200)
+		snprintf(row->built, sizeof(row->built), "ready %lldm ago",
+		    (long long)(age / 60));
+	else if (age < 172800)
+		snprintf(row->built, sizeof(row->built), "ready %lldh ago",
+		    (long long)(age / 3600));
+	else
+		snprintf(row->built, sizeof(row->built), "ready %lldd ago",
+		    (long long)(age / 86400));
+	row->bj = json_pack("{s:O?, s:I}", "snapshot", json_object_get(m,
+	    "snapshot"), "time", (json_int_t)t);
+	json_decref(m);
+	return 1;
+}
+
+/*
+ * Lists the templates reachable by name (sbx_template_list). When the
+ * store holds built templates (refs/templates/, sbx build), a BUILT
+ * column says which have a ready snapshot and since when.
  */
 static int
 templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
@@ -76,8 +120,9 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	struct sbx_template_entry *ents;
 	struct ls_row *rows;
 	json_t *arr = NULL;
+	struct sbx_store *store = NULL;
 	size_t n, i;
-	int wname = 4, wdesc = 11;
+	int wname = 4, wdesc = 11, nbuilt = 0;
 
 	(void)argv;
 	if (argc > 0)
@@ -85,6 +130,14 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 		    argv[0]);
 	sbx_template_list(ctx->home, &ents, &n);
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
+	{
+		char *fmt = xasprintf("%s/format", ctx->home);
+
+		if (access(fmt, F_OK) == 0 &&
+		    sbx_store_open(ctx->home, &store, NULL) < 0)
+			store = NULL;
+		free(fmt);
+	}
 	if (ctx->json)
 		arr = json_array();
 	for (i = 0; i < n; i++) {
@@ -95,6 +148,8 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 		sbx_err_clear(&e);
 		rows[i].name = ents[i].name;
 		rows[i].source = ents[i].path ? ents[i].path : "(builtin)";
+		snprintf(rows[i].built, sizeof(rows[i].built), "-");
+		nbuilt += built_info(store, ents[i].name, &rows[i]);
 		if (load_entry(&ents[i], &t, &e) < 0) {
 			rows[i].desc = xstrdup("(invalid, see "
 			    "'sbx templates validate')");
@@ -113,6 +168,8 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 			if (!t)
 				json_object_set_new(o, "error",
 				    json_string(e.msg));
+			json_object_set(o, "built", rows[i].bj ? rows[i].bj :
+			    json_null());
 			json_array_append_new(arr, o);
 		}
 		if ((int)strlen(rows[i].name) > wname)
@@ -127,14 +184,27 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	} else {
 		if (wdesc > 64)
 			wdesc = 64;
-		printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc,
-		    "DESCRIPTION", "SOURCE");
+		if (nbuilt)
+			printf("%-*s  %-*s  %-15s  %s\n", wname, "NAME", wdesc,
+			    "DESCRIPTION", "BUILT", "SOURCE");
+		else
+			printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc,
+			    "DESCRIPTION", "SOURCE");
 		for (i = 0; i < n; i++)
-			printf("%-*s  %-*.*s  %s\n", wname, rows[i].name,
-			    wdesc, wdesc, rows[i].desc, rows[i].source);
+			if (nbuilt)
+				printf("%-*s  %-*.*s  %-15s  %s\n", wname,
+				    rows[i].name, wdesc, wdesc, rows[i].desc,
+				    rows[i].built, rows[i].source);
+			else
+				printf("%-*s  %-*.*s  %s\n", wname,
+				    rows[i].name, wdesc, wdesc, rows[i].desc,
+				    rows[i].source);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(rows[i].desc);
+		json_decref(rows[i].bj);
+	}
+	sbx_store_close(store);
 	free(rows);
 	sbx_template_entries_free(ents, n);
 	return 0;

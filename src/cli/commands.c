@@ -19,6 +19,7 @@ extern const struct sbx_cmd cmd_help;
 extern const struct sbx_cmd cmd_hibernate;
 extern const struct sbx_cmd cmd_image;
 extern const struct sbx_cmd cmd_inspect;
+extern const struct sbx_cmd cmd_log;
 extern const struct sbx_cmd cmd_logs;
 extern const struct sbx_cmd cmd_ls;
 extern const struct sbx_cmd cmd_port;
@@ -27,6 +28,7 @@ extern const struct sbx_cmd cmd_rm;
 extern const struct sbx_cmd cmd_run;
 extern const struct sbx_cmd cmd_serve;
 extern const struct sbx_cmd cmd_shell;
+extern const struct sbx_cmd cmd_snapshot;
 extern const struct sbx_cmd cmd_start;
 extern const struct sbx_cmd cmd_stop;
 extern const struct sbx_cmd cmd_templates;
@@ -47,6 +49,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_hibernate,
 	&cmd_image,
 	&cmd_inspect,
+	&cmd_log,
 	&cmd_logs,
 	&cmd_ls,
 	&cmd_port,
@@ -55,6 +58,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_run,
 	&cmd_serve,
 	&cmd_shell,
+	&cmd_snapshot,
 	&cmd_start,
 	&cmd_stop,
 	&cmd_templates,

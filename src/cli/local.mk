@@ -15,5 +15,6 @@ sbx_SOURCES += \
 	%reldir%/cmd-start.c %reldir%/cmd-stop.c
 # Snapshot commands (owner: snap).
 sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resume.c
+sbx_SOURCES += %reldir%/cmd-log.c %reldir%/cmd-snapshot.c
 # Networking (owner: net).
 sbx_SOURCES += %reldir%/cmd-port.c

@@ -18,7 +18,7 @@ libsbx_a_SOURCES += \
 # does not list it
 SBX_DEP_LIBS += -lcom_err
 # `sbx build` (src/cli/cmd-build.c, owned by the image builder)
-sbx_SOURCES += src/cli/cmd-build.c
+sbx_SOURCES += src/cli/cmd-build.c src/cli/build-steps.c src/cli/build-steps.h
 # unit tests of the image builder
 tests_unit_check_sbx_SOURCES += tests/unit/image-util.h \
 	tests/unit/check_apt.c tests/unit/check_debian.c \

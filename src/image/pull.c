@@ -151,11 +151,10 @@ load_template(const struct sbx_pull_opts *o, struct sbx_template **out,
 			    "no builtin template 'base'");
 		r = sbx_template_parse(text, len, "base.yaml", "", &t, e);
 	}
-	if (!r && t->nrun) {
-		r = sbx_err_set(e, SBX_ENOTSUP, "template '%s' has build steps "
-		    "('run'), which sbx cannot run yet", t->name);
-		sbx_err_hint(e, "only templates without 'run' steps can be "
-		    "made into images for now");
+	if (!r && t->nrun && !o->allow_steps) {
+		r = sbx_err_set(e, SBX_EINVAL, "template '%s' has build steps "
+		    "('run'), which an image pull does not run", t->name);
+		sbx_err_hint(e, "build it with 'sbx build %s'", o->template);
 	}
 	if (r < 0) {
 		sbx_template_free(t);
@@ -278,6 +277,14 @@ sbx_image_pull(struct sbx_store *s, const struct sbx_pull_opts *o,
 	    "initrd", sbx_manifest_ref_json(&iid));
 	if (o->rootfs)
 		json_object_set_new(m, "rootfs", sbx_manifest_ref_json(&rid));
+	if (tmpl) {
+		char hex[SBX_TEMPLATE_HASH_HEX];
+
+		/* sbx build reuses the image while this is unchanged. */
+		sbx_template_image_hash(tmpl, hex);
+		json_object_set_new(m, "template", json_string(tmpl->name));
+		json_object_set_new(m, "template_hash", json_string(hex));
+	}
 	r = sbx_manifest_put(s, m, &res->manifest, e);
 	if (!r)
 		r = sbx_ref_write(s, "images", o->name ? o->name : "default",

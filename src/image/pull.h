@@ -21,7 +21,8 @@ struct sbx_pull_opts {
 	int rootfs;		/* also build a root disk */
 	const char *template;	/* its template (name or path), NULL = the
 				   embedded base; one with build steps
-				   ('run') is refused until builds run them */
+				   ('run') is refused unless allow_steps */
+	int allow_steps;	/* sbx build: the steps run later, in a VM */
 	sbx_pull_note_fn note;	/* progress lines, may be NULL */
 	void *note_arg;
 };

@@ -216,3 +216,17 @@ sbx_template_hash(const struct sbx_template *t,
 		sodium_bin2hex(hex, SBX_TEMPLATE_HASH_HEX, hash,
 		    SBX_TEMPLATE_HASH_LEN);
 }
+
+void
+sbx_template_image_hash(const struct sbx_template *t,
+    char hex[SBX_TEMPLATE_HASH_HEX])
+{
+	unsigned char raw[SBX_TEMPLATE_HASH_LEN];
+	struct sbx_template img = *t;	/* shallow: only read, never freed */
+
+	img.run = NULL;
+	img.nrun = 0;
+	img.start = NULL;
+	memset(&img.ready, 0, sizeof(img.ready));
+	sbx_template_hash(&img, raw, hex);
+}

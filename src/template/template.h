@@ -174,6 +174,13 @@ void sbx_template_hash(const struct sbx_template *t,
     char hex[SBX_TEMPLATE_HASH_HEX]);
 
 /*
+ * The hash of what the image depends on: the template without its `run`
+ * steps, `start` and `ready` (those run on top of the image, sbx build).
+ */
+void sbx_template_image_hash(const struct sbx_template *t,
+    char hex[SBX_TEMPLATE_HASH_HEX]);
+
+/*
  * Templates compiled into the binary (from templates/<name>.yaml at build
  * time). Returns the YAML text of builtin `name` ("base") and its length,
  * or NULL. The text is static and NUL-terminated.

@@ -66,7 +66,7 @@ is "$rc" 0 "a dead sandbox can be removed without -f"
 
 # sbx image: what can become an image is decided before any download.
 run sbx image pull -t python
-is "$rc" 1 "a template with build steps cannot become an image yet"
+is "$rc" 1 "a template with build steps is refused by image pull (sbx build runs them)"
 like "$err" "template 'python' has build steps" "the reason is given"
 run sbx image pull --no-rootfs -t base
 is "$rc" 2 "--no-rootfs and --template exclude each other"

@@ -10,6 +10,7 @@
  * the recorded state is replayed: vCPUs (VMM-NOTES 9.3 order), VM
  * (PIT, clock, irqchips), devices; then the vCPUs start.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -102,6 +103,133 @@ config_load(const struct snap_image *img, json_t **jout,
 	return 0;
 }
 
+/*
+ * Moves the inherited RAM (a fork child's copy of its parent's mapping) to
+ * the VM's address. The parent's RAM may be several mappings (a VM
+ * restored from chunks maps each chunk file), and mremap moves one at a
+ * time, so each mapping inside the range is moved to its offset.
+ */
+static int
+move_inherited(uint8_t *from, uint8_t *to, uint64_t size, struct sbx_err *e)
+{
+	struct sbx_buf maps = SBX_BUF_INIT;
+	uintptr_t lo = (uintptr_t)from, hi = lo + size;
+	char *line, *save = NULL;
+	int r = 0;
+
+	if (mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) !=
+	    MAP_FAILED)
+		return 0;
+	if (errno != EFAULT)
+		return sbx_err_sys(e, "cannot move the inherited guest memory");
+	if (sbx_buf_read_file(&maps, "/proc/self/maps", e) < 0)
+		return -1;
+	for (line = strtok_r(maps.buf, "\n", &save); line && r == 0;
+	    line = strtok_r(NULL, "\n", &save)) {
+		unsigned long a, b;
+
+		if (sscanf(line, "%lx-%lx", &a, &b) != 2 || b <= lo || a >= hi)
+			continue;
+		if (a < lo)
+			a = lo;
+		if (b > hi)
+			b = hi;
+		if (mremap((void *)a, b - a, b - a, MREMAP_MAYMOVE |
+		    MREMAP_FIXED, to + (a - lo)) == MAP_FAILED)
+			r = sbx_err_sys(e, "cannot move the inherited guest "
+			    "memory at +0x%lx", a - lo);
+	}
+	sbx_buf_release(&maps);
+	return r;
+}
+
+/*
+ * Maps DIR/memory.d/<offset> files (snapshot.c write_chunks) over guest
+ * RAM; what no file covers stays zero. Names, sizes and overlaps are
+ * checked: the directory may come from a damaged store.
+ */
+static int
+attach_chunks(struct vmm *vm, const char *dir, struct sbx_err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t *offs = NULL, *lens = NULL;
+	size_t n = 0, cap = 0, i;
+	int r = 0;
+
+	if (!d)
+		return sbx_err_sys(e, "cannot open '%s'", dir);
+	while (r == 0 && (de = readdir(d))) {
+		char path[4096], *end;
+		unsigned long long off;
+		struct stat st;
+		void *p;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		errno = 0;
+		off = strtoull(de->d_name, &end, 16);
+		if (strlen(de->d_name) != 16 || *end || errno ||
+		    off % GMEM_PAGE || off >= vm->mem.size) {
+			r = sbx_err_set(e, SBX_ECORRUPT, "'%s/%s' is not a "
+			    "memory chunk of this VM (want a page-aligned "
+			    "offset below %llu as 16 hex digits)", dir,
+			    de->d_name, (unsigned long long)vm->mem.size);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = sbx_err_sys(e, "cannot open '%s'", path);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+		    (uint64_t)st.st_size % GMEM_PAGE ||
+		    (uint64_t)st.st_size > vm->mem.size - off) {
+			close(fd);
+			r = sbx_err_set(e, SBX_ECORRUPT, "memory chunk '%s' "
+			    "has %lld bytes: not whole pages inside guest "
+			    "RAM", path, (long long)st.st_size);
+			break;
+		}
+		p = mmap(vm->mem.host + off, st.st_size, PROT_READ |
+		    PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED) {
+			r = sbx_err_sys(e, "cannot map '%s'", path);
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			offs = xrealloc(offs, cap * sizeof(*offs));
+			lens = xrealloc(lens, cap * sizeof(*lens));
+		}
+		offs[n] = off;
+		lens[n++] = (uint64_t)st.st_size;
+	}
+	closedir(d);
+	/* Chunks must not overlap: which one would the guest see? */
+	for (i = 0; r == 0 && i < n; i++) {
+		size_t j;
+
+		for (j = i + 1; j < n; j++)
+			if (offs[i] < offs[j] + lens[j] &&
+			    offs[j] < offs[i] + lens[i]) {
+				r = sbx_err_set(e, SBX_ECORRUPT, "memory chunks "
+				    "at 0x%llx and 0x%llx in '%s' overlap",
+				    (unsigned long long)offs[i],
+				    (unsigned long long)offs[j], dir);
+				break;
+			}
+	}
+	free(offs);
+	free(lens);
+	return r;
+}
+
 /* Puts the snapshot's RAM under the VM's memory slots. */
 static int
 memory_attach(struct vmm *vm, const struct snap_image *img,
@@ -115,14 +243,11 @@ memory_attach(struct vmm *vm, const struct snap_image *img,
 	    sm->high != vm->mem.high)
 		return sbx_err_set(e, SBX_ECORRUPT, "snapshot memory layout "
 		    "does not match its configuration");
-	if (run->inherit) {
-		p = mremap(run->inherit, vm->mem.size, vm->mem.size,
-		    MREMAP_MAYMOVE | MREMAP_FIXED, vm->mem.host);
-		if (p == MAP_FAILED)
-			return sbx_err_sys(e, "cannot move the inherited "
-			    "guest memory");
-		return 0;
-	}
+	if (run->inherit)
+		return move_inherited(run->inherit, vm->mem.host,
+		    vm->mem.size, e);
+	if (run->mem_fd < 0 && run->mem_dir)
+		return attach_chunks(vm, run->mem_dir, e);
 	{
 		struct stat st;
 
@@ -307,14 +432,22 @@ snap_restore_main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/memory", dir);
 	run.mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (run.mem_fd < 0) {
-		vmm_log("cannot restore: cannot open '%s': %s", path,
-		    strerror(errno));
+	if (run.mem_fd < 0 && errno == ENOENT) {
+		/* The chunked layout (snapshot.c write_chunks). */
+		snprintf(path, sizeof(path), "%s/memory.d", dir);
+		run.mem_dir = path;
+		if (access(path, R_OK | X_OK) < 0)
+			run.mem_dir = NULL;
+	}
+	if (run.mem_fd < 0 && !run.mem_dir) {
+		vmm_log("cannot restore: '%s' has neither a 'memory' file nor "
+		    "a 'memory.d' directory (%s)", dir, strerror(errno));
 		snap_image_free(&img);
 		return SBX_VMM_EXIT_ERROR;
 	}
 	st = snap_run_vm(&img, &run);
-	close(run.mem_fd);
+	if (run.mem_fd >= 0)
+		close(run.mem_fd);
 	snap_image_free(&img);
 	return st;
 }

@@ -250,22 +250,27 @@ page_zero(const uint8_t *p)
 	return true;
 }
 
-/* Writes RAM to `fd`, skipping zero pages; returns bytes written. */
+/*
+ * Writes RAM [start, start + len) to `fd` at file offset 0, skipping zero
+ * pages (they stay holes); returns the bytes written.
+ */
 static int64_t
-write_memory(const struct gmem *m, int fd, struct sbx_err *e)
+write_range(const struct gmem *m, uint64_t start, uint64_t len, int fd,
+    struct sbx_err *e)
 {
+	const uint8_t *base = m->host + start;
 	uint64_t off = 0, run, written = 0;
 
-	while (off < m->size) {
-		if (page_zero(m->host + off)) {
+	while (off < len) {
+		if (page_zero(base + off)) {
 			off += GMEM_PAGE;
 			continue;
 		}
-		for (run = off; run < m->size && !page_zero(m->host + run);
+		for (run = off; run < len && !page_zero(base + run);
 		    run += GMEM_PAGE)
 			;
 		while (off < run) {
-			ssize_t w = pwrite(fd, m->host + off, run - off, off);
+			ssize_t w = pwrite(fd, base + off, run - off, off);
 
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -276,9 +281,89 @@ write_memory(const struct gmem *m, int fd, struct sbx_err *e)
 			written += w;
 		}
 	}
-	if (ftruncate(fd, m->size) < 0)
+	if (ftruncate(fd, len) < 0)
 		return sbx_err_sys(e, "cannot size the memory file");
 	return written;
+}
+
+static int64_t
+write_memory(const struct gmem *m, int fd, struct sbx_err *e)
+{
+	return write_range(m, 0, m->size, fd, e);
+}
+
+/* True if RAM [start, start + len) is all zero pages. */
+static bool
+range_zero(const struct gmem *m, uint64_t start, uint64_t len)
+{
+	uint64_t off;
+
+	for (off = 0; off < len; off += GMEM_PAGE)
+		if (!page_zero(m->host + start + off))
+			return false;
+	return true;
+}
+
+/*
+ * The chunked layout: DIR/memory.d/<offset as 16 hex digits>, one file per
+ * `chunk` bytes of RAM that are not all zero (the last may be shorter).
+ * The store keeps each as its own object, so a chunk that did not change
+ * between two snapshots is stored once.
+ */
+static int
+write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
+    int64_t *bytes, unsigned *nfiles, struct sbx_err *e)
+{
+	char d[4096], tmp[4200], path[4200];
+	uint64_t off;
+	int r = 0;
+
+	*bytes = 0;
+	*nfiles = 0;
+	snprintf(d, sizeof(d), "%s/memory.d", dir);
+	if (mkdir(d, 0700) < 0 && errno != EEXIST)
+		return sbx_err_sys(e, "cannot create '%s'", d);
+	for (off = 0; off < m->size && r == 0; off += chunk) {
+		uint64_t len = m->size - off < chunk ? m->size - off : chunk;
+		int64_t w;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%016llx", d,
+		    (unsigned long long)off);
+		if (range_zero(m, off, len)) {
+			unlink(path);
+			continue;
+		}
+		snprintf(tmp, sizeof(tmp), "%s/.%016llx.tmp", d,
+		    (unsigned long long)off);
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return sbx_err_sys(e, "cannot create '%s'", tmp);
+		w = write_range(m, off, len, fd, e);
+		if (w < 0)
+			r = (int)w;
+		else if (fsync(fd) < 0)
+			r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
+		close(fd);
+		if (r == 0 && rename(tmp, path) < 0)
+			r = sbx_err_sys(e, "cannot rename '%s'", tmp);
+		if (r < 0) {
+			unlink(tmp);
+			break;
+		}
+		*bytes += w;
+		(*nfiles)++;
+	}
+	if (r == 0) {
+		int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	return r;
 }
 
 static int
@@ -337,16 +422,20 @@ ms_since(const struct timespec *t0)
 	    (t.tv_nsec - t0->tv_nsec)) / 1000000;
 }
 
-/* Snapshot to `dir`: memory first, then state (its presence = complete). */
+/*
+ * Snapshot to `dir`: memory first, then state (its presence = complete).
+ * `chunk` 0 writes one DIR/memory file, else DIR/memory.d/ (write_chunks).
+ */
 static json_t *
-snap_save(struct vmm *vm, const char *dir)
+snap_save(struct vmm *vm, const char *dir, uint64_t chunk)
 {
 	struct sbx_err e = { 0 };
 	struct sbx_buf st = SBX_BUF_INIT;
 	struct timespec t0;
 	int64_t mbytes = 0, sbytes = 0;
 	uint64_t pause_ms;
-	int dfd;
+	unsigned nfiles = 1;
+	int dfd, r;
 	char path[4096];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -357,12 +446,14 @@ snap_save(struct vmm *vm, const char *dir)
 	unlink(path);	/* an old state must never pair with new memory */
 	if (vmm_pause(vm, 5000, &e) < 0)
 		goto fail;
-	if (snap_capture(vm, &st, &e) < 0 ||
-	    write_file(dir, "memory", NULL, 0, &vm->mem, &mbytes, &e) < 0) {
-		vmm_resume(vm);
-		goto fail;
-	}
+	r = snap_capture(vm, &st, &e);
+	if (r == 0)
+		r = chunk ? write_chunks(&vm->mem, dir, chunk, &mbytes,
+		    &nfiles, &e) : write_file(dir, "memory", NULL, 0,
+		    &vm->mem, &mbytes, &e);
 	vmm_resume(vm);
+	if (r < 0)
+		goto fail;
 	pause_ms = ms_since(&t0);
 	if (write_file(dir, "state", st.buf, st.len, NULL, &sbytes, &e) < 0)
 		goto fail;
@@ -372,10 +463,10 @@ snap_save(struct vmm *vm, const char *dir)
 		close(dfd);
 	}
 	sbx_buf_release(&st);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "ok", 1,
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:i}", "ok", 1,
 	    "memory_bytes", (json_int_t)mbytes, "state_bytes",
 	    (json_int_t)sbytes, "pause_ms", (json_int_t)pause_ms,
-	    "ms", (json_int_t)ms_since(&t0));
+	    "ms", (json_int_t)ms_since(&t0), "memory_files", (int)nfiles);
 fail:
 	sbx_buf_release(&st);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
@@ -388,10 +479,18 @@ snap_control(struct vmm *vm, const char *op, json_t *req)
 		const char *dir = json_string_value(json_object_get(req,
 		    "dir"));
 
+		json_t *c = json_object_get(req, "chunk");
+		json_int_t chunk = json_integer_value(c);
+
 		if (!dir || !*dir)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 			    "snapshot needs a 'dir' string");
-		return snap_save(vm, dir);
+		if (c && (!json_is_integer(c) || chunk < 65536 ||
+		    chunk > (1LL << 30) || (chunk & (chunk - 1))))
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "'chunk' must be a power of two from 65536 to "
+			    "1073741824");
+		return snap_save(vm, dir, c ? (uint64_t)chunk : 0);
 	}
 	if (!strcmp(op, "fork"))
 		return snapfork_control(vm, req);

@@ -114,6 +114,7 @@ struct snap_run {
 	int report_fd;		/* fork: "ok PID\n" / "error MSG\n", or -1 */
 	uint8_t *inherit;	/* fork: the parent's RAM mapping, or NULL */
 	int mem_fd;		/* restore: the memory file, or -1 */
+	const char *mem_dir;	/* restore: else DIR/memory.d (chunks) */
 };
 
 /* Builds the VM from `img` + `run`, runs it, returns its exit status. */
