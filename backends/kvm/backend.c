@@ -15,6 +15,7 @@
 
 #include "kvm/kvm.h"
 #include "kvm/net.h"
+#include "kvm/spawn.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/strvec.h"
@@ -119,6 +120,21 @@ vmm_gone_reason(struct sbx_conn *c, const struct sbx_sandbox *sb)
 	return why;
 }
 
+/* Did sb's VMM hibernate it for idleness (a complete snapshot + marker)? */
+static int
+idle_hibernated(struct sbx_conn *c, const struct sbx_sandbox *sb)
+{
+	char *dir = kvm_sbfile(c, sb->id, "hibernate");
+	char *mk = xasprintf("%s/%s", dir, KVM_IDLE_MARKER);
+	char *st = xasprintf("%s/state", dir);
+	int yes = access(mk, F_OK) == 0 && access(st, F_OK) == 0;
+
+	free(dir);
+	free(mk);
+	free(st);
+	return yes;
+}
+
 int
 kvm_refresh(struct sbx_conn *c, struct sbx_sandbox *sb, struct sbx_err *e)
 {
@@ -146,8 +162,15 @@ kvm_refresh(struct sbx_conn *c, struct sbx_sandbox *sb, struct sbx_err *e)
 		*sb = fresh;
 	}
 	rc = 0;
-	if ((sb->state == SBX_SB_RUNNING || sb->state == SBX_SB_PAUSED ||
-	    sb->state == SBX_SB_CREATING) && !kvm_vmm_alive(sb->pid)) {
+	if ((sb->state == SBX_SB_RUNNING || sb->state == SBX_SB_PAUSED) &&
+	    !kvm_vmm_alive(sb->pid) && idle_hibernated(c, sb)) {
+		/* The VMM hibernated it for idleness (vmm/idle.h). */
+		sb->state = SBX_SB_HIBERNATED;
+		sb->pid = 0;
+		rc = sbx_sandbox_save(c->store, sb, e);
+	} else if ((sb->state == SBX_SB_RUNNING ||
+	    sb->state == SBX_SB_PAUSED || sb->state == SBX_SB_CREATING) &&
+	    !kvm_vmm_alive(sb->pid)) {
 		char *why = vmm_gone_reason(c, sb);
 
 		json_object_set_new(sb->extra, "error", json_string(why));

@@ -105,6 +105,8 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	sp.memory = sb->spec.memory;
 	sp.vcpus = sb->spec.vcpus;
 	sp.net = net = kvm_net_policy(sb);
+	sp.idle_ms = (uint64_t)json_integer_value(json_object_get(sb->extra,
+	    KVM_IDLE_KEY));
 	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
 		goto out;
 	sb->pid = pid;
@@ -198,6 +200,9 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 		return -1;
 	}
 	sb->state = SBX_SB_CREATING;
+	if (o->idle_timeout_ms > 0)
+		json_object_set_new(sb->extra, KVM_IDLE_KEY,
+		    json_integer(o->idle_timeout_ms));
 	/* The image as given (to boot it again) and its manifest id (gc). */
 	json_object_set_new(sb->extra, "image", json_string(img.name));
 	if (o->image)

@@ -176,7 +176,7 @@ rundir_clean(const char *id)
 /* Starts `sbx-vmm --restore DIR` detached for sandbox `id`. */
 static int
 spawn_restore(struct sbx_conn *c, const char *id, const char *snapdir,
-    pid_t *pid_out, struct sbx_err *e)
+    uint64_t idle_ms, pid_t *pid_out, struct sbx_err *e)
 {
 	struct sbx_strvec av = SBX_STRVEC_INIT;
 	char *sbdir = sbx_sandbox_dir(c->store, id), *rundir = kvm_rundir(id);
@@ -190,6 +190,11 @@ spawn_restore(struct sbx_conn *c, const char *id, const char *snapdir,
 	sbx_strvec_pushf(&av, "--serial-log=%s/console.log", sbdir);
 	sbx_strvec_pushf(&av, "--control=%s/ctl.sock", rundir);
 	sbx_strvec_pushf(&av, "--vsock=%s/vsock.sock", rundir);
+	if (idle_ms) {
+		sbx_strvec_pushf(&av, "--idle-timeout=%llums",
+		    (unsigned long long)idle_ms);
+		sbx_strvec_pushf(&av, "--hibernate-dir=%s/hibernate", sbdir);
+	}
 	rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
 	free(vmm);
@@ -291,7 +296,15 @@ kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		goto out;
 	}
 	dir = kvm_sbfile(c, id, "hibernate");
-	if (spawn_restore(c, id, dir, &pid, e) < 0)
+	{
+		/* A hibernation for idleness is over once resumed. */
+		char *mk = xasprintf("%s/%s", dir, KVM_IDLE_MARKER);
+
+		unlink(mk);
+		free(mk);
+	}
+	if (spawn_restore(c, id, dir, (uint64_t)json_integer_value(
+	    json_object_get(sb.extra, KVM_IDLE_KEY)), &pid, e) < 0)
 		goto out;
 	sb.pid = pid;
 	sb.state = SBX_SB_CREATING;
@@ -371,6 +384,15 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 			p = xasprintf("%s/vmm.log", sbdir);
 			json_object_set_new(o, "log", json_string(p));
 			free(p);
+			if (json_integer_value(json_object_get(src.extra,
+			    KVM_IDLE_KEY)) > 0) {
+				p = xasprintf("%s/hibernate", sbdir);
+				json_object_set_new(o, "hibernate_dir",
+				    json_string(p));
+				free(p);
+				json_object_set(o, "idle_timeout_ms",
+				    json_object_get(src.extra, KVM_IDLE_KEY));
+			}
 			json_array_append_new(specs, o);
 		}
 		free(sbdir);
@@ -826,7 +848,8 @@ kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
 	dir = kvm_sbfile(c, sb->id, "restore");
 	if (snap_link(c, m, dir, e) < 0)
 		goto fail;
-	if (spawn_restore(c, sb->id, dir, &pid, e) < 0)
+	if (spawn_restore(c, sb->id, dir, (uint64_t)json_integer_value(
+	    json_object_get(sb->extra, KVM_IDLE_KEY)), &pid, e) < 0)
 		goto fail;
 	sb->pid = pid;
 	if (sbx_sandbox_save(c->store, sb, e) < 0 ||

@@ -84,6 +84,11 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
 	sbx_strvec_push(av, "--rng");
 	if (sp->net)
 		sbx_strvec_pushf(av, "--net=%s", sp->net);
+	if (sp->idle_ms) {
+		sbx_strvec_pushf(av, "--idle-timeout=%llums",
+		    (unsigned long long)sp->idle_ms);
+		sbx_strvec_pushf(av, "--hibernate-dir=%s/hibernate", sbdir);
+	}
 }
 
 int

@@ -21,7 +21,14 @@ struct kvm_spawn {
 	unsigned vcpus;
 	const char *net;	/* NULL: no network; else the egress policy
 				   (kvm/net.h kvm_net_policy) */
+	uint64_t idle_ms;	/* auto-hibernate after this idle time, 0 */
 };
+
+/* Marker sbx-vmm leaves in hibernate/ after hibernating for idleness. */
+#define KVM_IDLE_MARKER "idle-hibernated"
+
+/* sandbox.json extra key holding the sandbox's idle timeout (ms). */
+#define KVM_IDLE_KEY "idle_timeout_ms"
 
 /* The sbx-vmm binary: $SBX_LIBEXECDIR/sbx-vmm or the installed one. */
 char *kvm_vmm_path(void);

@@ -88,5 +88,5 @@ run sbx --home "$H2" build --rootfs-only "$T/child.yaml"
 is "$err" "sbx: 'from: template: base' has no root file system of its own: it builds on the parent template's finished image
 hint: build the parent with 'sbx build --rootfs-only base'" "from: template is explained"
 
-run sbx --home "$H2" build "$T/ok.yaml"
-is "$rc" 2 "without --rootfs-only: usage error (only the rootfs stage exists)"
+run sbx --home "$H2" build --rootfs-only --image-only "$T/ok.yaml"
+is "$rc" 2 "--rootfs-only and --image-only exclude each other"

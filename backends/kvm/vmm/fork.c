@@ -98,6 +98,10 @@ child_main(struct vmm *parent, const struct sbx_buf *state, json_t *spec,
 	run.id = jstr(spec, "id");
 	run.report_fd = 3;
 	run.inherit = parent->mem.host;
+	/* Each child hibernates into its own directory, if given one. */
+	run.idle_dir = jstr(spec, "hibernate_dir");
+	run.idle_ms = run.idle_dir ? (uint64_t)json_integer_value(
+	    json_object_get(spec, "idle_timeout_ms")) : 0;
 	_exit(snap_run_vm(&img, &run));
 }
 

@@ -26,6 +26,7 @@
 #include "core/parse.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/net_policy.h"
@@ -40,7 +41,8 @@ static const char usage_text[] =
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
     "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
-    "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n";
+    "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n"
+    "               [--idle-timeout DURATION --hibernate-dir DIR]\n";
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -60,6 +62,8 @@ static const struct option long_opts[] = {
 	{ "allow", required_argument, NULL, 'A' },
 	{ "deny", required_argument, NULL, 'D' },
 	{ "no-net", no_argument, NULL, 'O' },
+	{ "idle-timeout", required_argument, NULL, 'T' },
+	{ "hibernate-dir", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -169,6 +173,11 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 		case 'O':
 			cfg->net = NULL;
 			break;
+		case 'T':
+		case 'H':
+			if (idle_option(o, optarg, &e) < 0)
+				return usage_error("%s", e.msg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -181,6 +190,8 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
 		return usage_error("--kernel is required%s", "");
+	if (idle_check(&e) < 0)
+		return usage_error("%s", e.msg);
 	return 0;
 }
 
@@ -321,6 +332,8 @@ main(int argc, char **argv)
 		sbx_err_sys(&e, "cannot watch the console");
 		goto fail;
 	}
+	if (idle_ms && idle_watch(m.vm, m.loop, idle_ms, idle_dir, &e) < 0)
+		goto fail;
 	if (vmm_start(m.vm, &e) < 0)
 		goto fail;
 	if (loop_run(m.loop) < 0) {

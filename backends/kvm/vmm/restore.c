@@ -30,6 +30,7 @@
 #include "core/xmalloc.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/snapshot.h"
@@ -333,6 +334,9 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 	if (run->control &&
 	    !(m.ctl = control_new(run->control, m.vm, loop, &e)))
 		goto fail;
+	if (run->idle_ms && idle_watch(m.vm, loop, run->idle_ms,
+	    run->idle_dir, &e) < 0)
+		goto fail;
 	if (vmm_start(m.vm, &e) < 0)
 		goto fail;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
@@ -365,7 +369,8 @@ fail:
 
 static const char restore_usage[] =
     "usage: sbx-vmm --restore DIR [--control SOCK] [--vsock SOCK]\n"
-    "               [--serial-log PATH] [--id SBXID]\n";
+    "               [--serial-log PATH] [--id SBXID]\n"
+    "               [--idle-timeout DURATION --hibernate-dir DIR]\n";
 
 int
 snap_restore_main(int argc, char **argv)
@@ -376,6 +381,8 @@ snap_restore_main(int argc, char **argv)
 		{ "vsock", required_argument, NULL, 'v' },
 		{ "serial-log", required_argument, NULL, 'l' },
 		{ "id", required_argument, NULL, 'I' },
+		{ "idle-timeout", required_argument, NULL, 'T' },
+		{ "hibernate-dir", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct snap_run run = { .report_fd = -1, .mem_fd = -1 };
@@ -405,6 +412,13 @@ snap_restore_main(int argc, char **argv)
 		case 'I':
 			run.id = optarg;
 			break;
+		case 'T':
+		case 'H':
+			if (idle_option(o, optarg, &e) < 0) {
+				fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+				return SBX_VMM_EXIT_USAGE;
+			}
+			break;
 		default:
 			fprintf(stderr, "sbx-vmm: unknown or incomplete option "
 			    "'%s'\n%s", argv[optind - 1], restore_usage);
@@ -415,6 +429,12 @@ snap_restore_main(int argc, char **argv)
 		fputs(restore_usage, stderr);
 		return SBX_VMM_EXIT_USAGE;
 	}
+	if (idle_check(&e) < 0) {
+		fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+		return SBX_VMM_EXIT_USAGE;
+	}
+	run.idle_ms = idle_ms;
+	run.idle_dir = idle_dir;
 	vmm_log_set_id(run.id);
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (sbx_buf_read_file(&b, path, &e) < 0) {

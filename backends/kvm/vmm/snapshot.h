@@ -115,6 +115,8 @@ struct snap_run {
 	uint8_t *inherit;	/* fork: the parent's RAM mapping, or NULL */
 	int mem_fd;		/* restore: the memory file, or -1 */
 	const char *mem_dir;	/* restore: else DIR/memory.d (chunks) */
+	uint64_t idle_ms;	/* auto-hibernate after this (idle.h), 0 */
+	const char *idle_dir;	/* ... into this directory */
 };
 
 /* Builds the VM from `img` + `run`, runs it, returns its exit status. */

@@ -281,3 +281,15 @@ virtio_vsock_rebind(struct virtio_dev *d, const char *uds_path,
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }
+
+unsigned
+virtio_vsock_nconns(struct virtio_dev *d)
+{
+	struct vsock_dev *v = d->priv;
+	unsigned n;
+
+	pthread_mutex_lock(&d->lock);
+	n = vsock_mux_nconns(v->mux);
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
