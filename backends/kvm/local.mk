@@ -30,6 +30,7 @@ sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
 sbx_vmm_SOURCES += \
 	%reldir%/vmm/fork.c %reldir%/vmm/restore.c \
 	%reldir%/vmm/idle.c %reldir%/vmm/idle.h \
+	%reldir%/vmm/dirty.c %reldir%/vmm/dirty.h \
 	%reldir%/vmm/snapshot.c %reldir%/vmm/snapshot.h \
 	%reldir%/vmm/snapstate.c %reldir%/vmm/snapstate.h \
 	%reldir%/vmm/state.c %reldir%/vmm/state.h

@@ -504,10 +504,20 @@ put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
  */
 static int
 store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
-    uint64_t *added, struct sbx_err *e)
+    json_t *base, json_t *dirty, uint64_t *added, struct sbx_err *e)
 {
 	char *mdir = xasprintf("%s/memory.d", dir), *path;
-	json_t *chunks = json_object();
+	json_t *chunks = base ? json_deep_copy(base) : json_object(), *v;
+	size_t i;
+
+	/* A diff: the parent's chunks, less every chunk that changed. */
+	json_array_foreach(dirty, i, v) {
+		char key[17];
+
+		snprintf(key, sizeof(key), "%016llx",
+		    (unsigned long long)json_integer_value(v));
+		json_object_del(chunks, key);
+	}
 	struct sbx_oid id;
 	struct dirent *de;
 	DIR *d;
@@ -568,6 +578,33 @@ snapdir_remove(const char *dir)
 	free(mdir);
 }
 
+/*
+ * The head snapshot of `sb` as a diff base: its VMM mark (if it was taken
+ * from this sandbox) and its chunks. Leaves both NULL otherwise.
+ */
+static void
+head_base(struct sbx_conn *c, const struct sbx_sandbox *sb, char **since,
+    json_t **chunks)
+{
+	struct sbx_oid id;
+	json_t *m = NULL;
+	const char *mark, *from;
+
+	if (sbx_oid_from_hex(sb->head, &id, NULL) < 0 ||
+	    sbx_manifest_load(c->store, &id, &m, NULL) < 0)
+		return;
+	mark = json_string_value(json_object_get(m, "vmm_mark"));
+	from = json_string_value(json_object_get(m, "sandbox"));
+	if (mark && from && !strcmp(from, sb->id) &&
+	    json_is_object(json_object_get(json_object_get(m, "memory"),
+	    "chunks"))) {
+		*since = xstrdup(mark);
+		*chunks = json_incref(json_object_get(json_object_get(m,
+		    "memory"), "chunks"));
+	}
+	json_decref(m);
+}
+
 int
 kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
     struct sbx_snapshot_info *out, struct sbx_err *e)
@@ -577,9 +614,11 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	struct sbx_oid man;
 	char *tmp = NULL;
 	char ref[SBX_MANIFEST_REF_SIZE];
-	json_t *rep, *m = NULL;
+	json_t *rep, *req, *m = NULL, *base = NULL, *dirty = NULL;
+	char *since = NULL, *mark = NULL;
+	json_int_t written = 0;
 	uint64_t added = 0;
-	int rc = -1, locked = 0;
+	int rc = -1, locked = 0, diff = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (open_running(c, query, &sb, &lk, e) < 0)
@@ -594,10 +633,24 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 		tmp = NULL;
 		goto out;
 	}
-	rep = ctl_request(sb.id, json_pack("{s:s, s:s, s:I}", "op",
-	    "snapshot", "dir", tmp, "chunk", (json_int_t)SNAP_CHUNK), e);
+	/*
+	 * If the head snapshot was taken from this very VMM, the VMM knows
+	 * what changed since (its mark) and writes only that.
+	 */
+	if (sb.head[0])
+		head_base(c, &sb, &since, &base);
+	req = json_pack("{s:s, s:s, s:I}", "op", "snapshot", "dir", tmp,
+	    "chunk", (json_int_t)SNAP_CHUNK);
+	if (since)
+		json_object_set_new(req, "since", json_string(since));
+	rep = ctl_request(sb.id, req, e);
 	if (!rep)
 		goto out;
+	diff = json_is_true(json_object_get(rep, "diff")) && base;
+	written = json_integer_value(json_object_get(rep, "memory_bytes"));
+	mark = json_string_value(json_object_get(rep, "mark")) ?
+	    xstrdup(json_string_value(json_object_get(rep, "mark"))) : NULL;
+	dirty = json_incref(json_object_get(rep, "dirty"));
 	json_decref(rep);
 	m = json_pack("{s:s, s:{s:i, s:I}, s:s, s:I, s:s}",
 	    "type", "snapshot",
@@ -610,9 +663,14 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	if (sb.template)
 		json_object_set_new(m, "template", json_string(sb.template));
 	json_object_set(m, "extra", sb.extra);
-	if (store_snapdir(c, tmp, sb.spec.memory, m, &added, e) < 0)
+	if (store_snapdir(c, tmp, sb.spec.memory, m, diff ? base : NULL,
+	    diff ? dirty : NULL, &added, e) < 0)
 		goto out;
 	json_object_set_new(m, "added_bytes", json_integer((json_int_t)added));
+	json_object_set_new(m, "written_bytes", json_integer(written));
+	json_object_set_new(m, "diff", json_boolean(diff));
+	if (mark)
+		json_object_set_new(m, "vmm_mark", json_string(mark));
 	if (sb.image[0]) {
 		snprintf(ref, sizeof(ref), "sha:%s", sb.image);
 		json_object_set_new(m, "image", json_string(ref));
@@ -640,6 +698,10 @@ out:
 	if (locked)
 		sbx_store_write_done(c->store);
 	json_decref(m);
+	json_decref(base);
+	json_decref(dirty);
+	free(since);
+	free(mark);
 	free(tmp);
 	sbx_sandbox_release(&sb);
 	if (lk)

@@ -21,7 +21,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 state() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
 pid_of() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", 0))'; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
-echo "1..24"
+echo "1..26"
 
 t0=$(now_ms)
 id=$(sbx create --memory 512M 2>"$SBX_HOME/t41-create.err")
@@ -101,10 +101,14 @@ added2=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["added_bytes
 ok $([ $st = 0 ] && [ -n "$s1id" ] && [ -n "$s2id" ] && echo 0 || echo 1) "two snapshots are taken (${snap_ms} ms, ${snap2_ms} ms)"
 ok $([ "${added1:-0}" -gt 0 ] && [ "${added2:-0}" -gt 0 ] && [ "$((added2 * 2))" -lt "$added1" ] && echo 0 || echo 1) \
 	"the second snapshot stores only changed memory ($added2 bytes against $added1 for the first)"
+mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m.get(sys.argv[2]))' "$SBX_HOME/objects/${1:0:2}/${1:2}" "$2"; }
+w1=$(mf "$s1id" written_bytes) w2=$(mf "$s2id" written_bytes)
+ok $([ "$(mf "$s2id" diff)" = True ] && [ "$(mf "$s1id" diff)" = False ] && [ "$((w2 * 2))" -lt "${w1:-0}" ] && echo 0 || echo 1) \
+	"the second is a diff: the VMM wrote only dirtied chunks ($w2 bytes against $w1)"
 log=$(sbx log "$id")
 echo "$log" | sed 's/^/# log: /'
 is "$(echo "$log" | awk '{ print $1 }' | tr '\n' ' ')" "${s2id:0:12} ${s1id:0:12} " "sbx log shows the chain, newest first"
-echo "# bench: snapshot ${snap_ms} ms (pause + memory chunks + store), added $added1 bytes for a 512 MiB guest; second snapshot ${snap2_ms} ms, added $added2 bytes"
+echo "# bench: snapshot ${snap_ms} ms (pause + memory chunks + store), wrote $w1 and added $added1 bytes for a 512 MiB guest; second (diff) snapshot ${snap2_ms} ms, wrote $w2 and added $added2 bytes"
 sbx gc >/dev/null 2>&1; ok $? "sbx gc runs and keeps what the snapshots use"
 t0=$(now_ms)
 r=$(sbx create --from "$s1id" 2>"$SBX_HOME/t41-from.err")
@@ -117,6 +121,12 @@ is "$(sbx exec "$r" -- cat /tmp/x)|$(sbx exec "$r" -- sh -c 'cat /tmp/y 2>/dev/n
 	"the restored sandbox has the first snapshot's files, not later ones"
 r1=$(sbx exec "$r" -- cat /tmp/count); sleep 1; r2=$(sbx exec "$r" -- cat /tmp/count)
 ok $([ "${r2:-0}" -gt "${r1:-0}" ] && echo 0 || echo 1) "its counter process keeps running ($r1 -> $r2)"
+r2=$(sbx create --from "$s2id" 2>"$SBX_HOME/t41-from2.err")
+st=$?
+sed 's/^/# /' "$SBX_HOME/t41-from2.err"
+is "$st|$(sbx exec "$r2" -- cat /tmp/x /tmp/y 2>&1 | tr '\n' ' ')" "0|from-the-source after-first " \
+	"create --from the diff snapshot has both snapshots' files"
+sbx rm -f "$r2" >/dev/null 2>&1
 rk=$(sbx fork "$r" 2>"$SBX_HOME/t41-rfork.err")
 st=$?
 sed 's/^/# /' "$SBX_HOME/t41-rfork.err"

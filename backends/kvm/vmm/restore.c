@@ -30,6 +30,7 @@
 #include "core/xmalloc.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/dirty.h"
 #include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
@@ -334,6 +335,7 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 	if (run->control &&
 	    !(m.ctl = control_new(run->control, m.vm, loop, &e)))
 		goto fail;
+	dirty_reset();	/* a new VM: a fork child must not use its parent's */
 	if (run->idle_ms && idle_watch(m.vm, loop, run->idle_ms,
 	    run->idle_dir, &e) < 0)
 		goto fail;

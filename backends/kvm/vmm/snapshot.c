@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "kvm/vmm/dirty.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/snapstate.h"
@@ -310,9 +311,27 @@ range_zero(const struct gmem *m, uint64_t start, uint64_t len)
  * The store keeps each as its own object, so a chunk that did not change
  * between two snapshots is stored once.
  */
+/* True if any page of [start, start + len) is set in `bits`. */
+static bool
+range_dirty(const uint64_t *bits, uint64_t start, uint64_t len)
+{
+	uint64_t p;
+
+	for (p = start / GMEM_PAGE; p < (start + len) / GMEM_PAGE; p++)
+		if (bits[p / 64] >> (p % 64) & 1)
+			return true;
+	return false;
+}
+
+/*
+ * With `bits` (a diff against the last chunked snapshot, dirty.h), only
+ * chunks with a changed page are looked at; their offsets go to `dirty`
+ * (written, or all zero now), the others are the parent's.
+ */
 static int
 write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
-    int64_t *bytes, unsigned *nfiles, struct sbx_err *e)
+    const uint64_t *bits, json_t *dirty, int64_t *bytes, unsigned *nfiles,
+    struct sbx_err *e)
 {
 	char d[4096], tmp[4200], path[4200];
 	uint64_t off;
@@ -330,6 +349,12 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 
 		snprintf(path, sizeof(path), "%s/%016llx", d,
 		    (unsigned long long)off);
+		if (bits) {
+			if (!range_dirty(bits, off, len))
+				continue;
+			json_array_append_new(dirty, json_integer(
+			    (json_int_t)off));
+		}
 		if (range_zero(m, off, len)) {
 			unlink(path);
 			continue;
@@ -424,33 +449,44 @@ ms_since(const struct timespec *t0)
 
 /*
  * Snapshot to `dir`: memory first, then state (its presence = complete).
- * `chunk` 0 writes one DIR/memory file, else DIR/memory.d/ (write_chunks).
+ * `chunk` 0 writes one DIR/memory file, else DIR/memory.d/ (write_chunks);
+ * then, when `since` is the mark of the last chunked snapshot (dirty.h),
+ * only the chunks that changed since are written.
  */
 static json_t *
-snap_save(struct vmm *vm, const char *dir, uint64_t chunk)
+snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 {
 	struct sbx_err e = { 0 };
 	struct sbx_buf st = SBX_BUF_INIT;
 	struct timespec t0;
 	int64_t mbytes = 0, sbytes = 0;
-	uint64_t pause_ms;
+	uint64_t pause_ms, *bits = NULL;
 	unsigned nfiles = 1;
+	json_t *dirty = json_array(), *rep;
+	const char *mark;
 	int dfd, r;
 	char path[4096];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		json_decref(dirty);
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 		    "cannot create the snapshot directory");
+	}
 	snprintf(path, sizeof(path), "%s/state", dir);
 	unlink(path);	/* an old state must never pair with new memory */
 	if (vmm_pause(vm, 5000, &e) < 0)
 		goto fail;
 	r = snap_capture(vm, &st, &e);
+	mark = dirty_mark();
+	if (r == 0 && chunk && since && mark && !strcmp(since, mark))
+		r = dirty_collect(vm, &bits, &e);
 	if (r == 0)
-		r = chunk ? write_chunks(&vm->mem, dir, chunk, &mbytes,
-		    &nfiles, &e) : write_file(dir, "memory", NULL, 0,
+		r = chunk ? write_chunks(&vm->mem, dir, chunk, bits, dirty,
+		    &mbytes, &nfiles, &e) : write_file(dir, "memory", NULL, 0,
 		    &vm->mem, &mbytes, &e);
+	if (r == 0 && chunk)
+		r = dirty_start(vm, &e);	/* the next diff is from here */
 	vmm_resume(vm);
 	if (r < 0)
 		goto fail;
@@ -463,11 +499,21 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk)
 		close(dfd);
 	}
 	sbx_buf_release(&st);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:i}", "ok", 1,
+	rep = json_pack("{s:b, s:I, s:I, s:I, s:I, s:i, s:b}", "ok", 1,
 	    "memory_bytes", (json_int_t)mbytes, "state_bytes",
 	    (json_int_t)sbytes, "pause_ms", (json_int_t)pause_ms,
-	    "ms", (json_int_t)ms_since(&t0), "memory_files", (int)nfiles);
+	    "ms", (json_int_t)ms_since(&t0), "memory_files", (int)nfiles,
+	    "diff", bits != NULL);
+	if (chunk)
+		json_object_set_new(rep, "mark", json_string(dirty_mark()));
+	if (bits)
+		json_object_set(rep, "dirty", dirty);
+	json_decref(dirty);
+	free(bits);
+	return rep;
 fail:
+	json_decref(dirty);
+	free(bits);
 	sbx_buf_release(&st);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
 }
@@ -490,7 +536,8 @@ snap_control(struct vmm *vm, const char *op, json_t *req)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 			    "'chunk' must be a power of two from 65536 to "
 			    "1073741824");
-		return snap_save(vm, dir, c ? (uint64_t)chunk : 0);
+		return snap_save(vm, dir, c ? (uint64_t)chunk : 0,
+		    json_string_value(json_object_get(req, "since")));
 	}
 	if (!strcmp(op, "fork"))
 		return snapfork_control(vm, req);
