@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/parse.h"
+#include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
 #include "store/manifest.h"
@@ -176,7 +177,8 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	 * unless the sandbox must differ from it (size, network).
 	 */
 	if (!o->image && o->template && !o->vcpus && !o->memory && !o->disk &&
-	    !o->allow && !o->deny && !o->no_network) {
+	    (!o->allow || !o->allow->nr) && (!o->deny || !o->deny->nr) &&
+	    !o->no_network) {
 		char hex[SBX_OID_HEXLEN + 1];
 
 		if (template_snapshot(c->store, o->template, hex)) {

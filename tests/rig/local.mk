@@ -15,7 +15,7 @@ tests_rig_rig_prep_LDADD = libsbx.a libsbxcore.a $(SBX_DEP_LIBS)
 tests_rig_kvm_smoke_SOURCES = %reldir%/kvm-smoke.c
 tests_rig_kvm_smoke_LDADD = libsbxcore.a
 
-EXTRA_DIST += %reldir%/README.md %reldir%/run %reldir%/suite \
+EXTRA_DIST += %reldir%/README.md %reldir%/run %reldir%/suite %reldir%/webapp.yaml \
 	%reldir%/bench %reldir%/init.sh %reldir%/modules.list \
 	$(wildcard $(srcdir)/%reldir%/t*.sh)
 

@@ -2,10 +2,8 @@
 # t70-top.sh - sbx top over a real sandbox (the default image, booted by
 # sbx create in the rig): --once shows it running with host RSS/PSS, CPU %
 # and uptime from the kvm backend's stats op; in tmux every action changes
-# the sandbox's state: 'f' forks two copies, 'h' hibernates, 'x' stops (the
-# VMM exits), 'd' + 'y' removes a fork; 'q' quits. Resuming is done with
-# `sbx resume` here: 'r' from the dashboard hung in one rig run and is
-# under investigation (t41 covers resume itself).
+# the sandbox's state: 'f' forks two copies, 'h' hibernates, 'r' resumes,
+# 'x' stops (the VMM exits), 'd' + 'y' removes a fork; 'q' quits.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -63,7 +61,8 @@ $TM send-keys -t top g h
 check "'h' hibernates the sandbox" wait_for "hibernated $id" 300
 check "its record says hibernated" test "$(state_of "$id")" = hibernated
 check "its VMM is gone" bash -c "! kill -0 $vmm_pid 2>/dev/null"
-sbx resume "$id" >/dev/null
+$TM send-keys -t top g r
+check "'r' resumes it" wait_for "resumed $id" 300
 check "the dashboard shows it running again" wait_for "$id +live .* running" 120
 check "its record says running" test "$(state_of "$id")" = running
 check "the resumed guest answers" test "$(sbx exec "$id" -- echo back)" = back

@@ -1,11 +1,12 @@
 #!/bin/bash
-# t80-build.sh - `sbx build python` runs the template's steps in a real
-# guest and snapshots the ready sandbox; `sbx run python -- python3 -c
-# 'print(6*7)'` then restores that snapshot (no boot) and prints 42, with
-# the steps' /opt/venv there. A second build is a cache hit; a template
-# whose step fails stops with the step's status and output and leaves the
-# good build in place. The image itself is made on the host (make
-# rig-image: sbx build --image-only python), since L1 has no network.
+# t80-build.sh - the VM stage of `sbx build` on tests/rig/webapp.yaml:
+# its steps run in a real guest booted from its image (made on the host by
+# make rig-image), their output streams, `start` launches a server and the
+# `ready` port check waits for it, and the ready sandbox becomes the
+# template: `sbx run webapp -- python3 -c 'print(6*7)'` prints 42 from a
+# restore (no boot), with the steps' files there and the server already
+# answering. A second build is a cache hit; a template whose step fails
+# stops with the step's status and output and leaves the good build.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -19,59 +20,61 @@ is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#  
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-echo "1..12"
+tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
+get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
+echo "1..13"
 
 t0=$(now_ms)
-snap=$(sbx build python 2>"$T/build.err")
+snap=$(sbx build "$tpl" 2>"$T/build.err")
 st=$?
 build_ms=$(($(now_ms) - t0))
 sed 's/^/# /' "$T/build.err"
-ok $st "sbx build python runs the steps in a VM and snapshots it (${build_ms} ms)"
-grep -q "step 1/2: python3 -m venv /opt/venv" "$T/build.err"
+ok $st "sbx build webapp: image reused, steps run in a VM, ready snapshot taken (${build_ms} ms)"
+grep -q "image: 'webapp' is up to date" "$T/build.err"
+ok $? "the image made on the host is reused (the steps are not part of it)"
+grep -q "step 2/2: python3 answer.py" "$T/build.err"
 ok $? "the build names each step as it runs it"
-grep -q "^3\.[0-9]" "$T/build.err"
-ok $? "the steps' output streams to the terminal (python's version)"
+grep -qx "42" "$T/build.err"
+ok $? "the steps' output streams to the terminal"
+grep -q "waiting for port 8000" "$T/build.err"
+ok $? "it waits for the ready port"
 is "$(echo "$snap" | grep -cE '^[0-9a-f]{64}$')" 1 "it prints the template snapshot's id"
 
 out=$(sbx templates ls)
 echo "$out" | sed 's/^/# /'
-echo "$out" | grep -Eq '^python +.* ready [0-9]+[smhd] ago '
-ok $? "sbx templates ls shows python built"
+echo "$out" | grep -Eq '^webapp .* ready [0-9]+[smhd] ago '
+ok $? "sbx templates ls shows webapp built"
 
 t0=$(now_ms)
-got=$(sbx run python -- python3 -c 'print(6*7)' 2>"$T/run.err")
+got=$(sbx run webapp -- python3 -c 'print(6*7)' 2>"$T/run.err")
 st=$?
 run_ms=$(($(now_ms) - t0))
 sed 's/^/# /' "$T/run.err"
-is "$st|$got" "0|42" "sbx run python -- python3 -c 'print(6*7)' prints 42 (${run_ms} ms)"
+is "$st|$got" "0|42" "sbx run webapp -- python3 -c 'print(6*7)' prints 42 (${run_ms} ms)"
 
-id=$(sbx create python 2>"$T/create.err")
-st=$?
+id=$(sbx create webapp 2>"$T/create.err")
 sed 's/^/# /' "$T/create.err"
-ok $st "sbx create python"
-is "$(sbx exec "$id" -- /opt/venv/bin/python -c 'import sys; print(sys.prefix)' 2>&1)" /opt/venv \
-	"the sandbox has the venv the build's step made"
 head=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("head", ""))')
-is "$head" "$snap" "it was restored from the template snapshot, not booted"
+is "$head" "$snap" "sbx create webapp restores the template snapshot instead of booting"
+is "$(sbx exec "$id" -- python3 -c "$get8000" 2>&1)|$(sbx exec "$id" -- python3 /srv/app/answer.py 2>&1)" \
+	"hello-from-the-template|42" "the started server answers at once and the steps' files are there"
 sbx rm -f "$id" >/dev/null 2>&1
 
 t0=$(now_ms)
-again=$(sbx build python 2>"$T/again.err")
+again=$(sbx build "$tpl" 2>"$T/again.err")
 again_ms=$(($(now_ms) - t0))
 is "$again" "$snap" "an unchanged template is not built again (${again_ms} ms)"
 
-# A step that fails: same image (only the steps differ), so no rebuild
-# of it; the build stops and the good template stays.
-mkdir -p "$T/bad"
-sed 's|^  - /opt/venv/bin/python .*|  - echo about to fail; exit 7|' \
-	"$SBX_TOP_SRCDIR/templates/python.yaml" >"$T/bad/python.yaml"
-out=$(sbx build "$T/bad/python.yaml" 2>&1)
+# A step that fails: same image (only the steps differ), no rebuild of
+# it; the build stops and the good template stays.
+sed 's|^  - python3 answer.py|  - echo about to fail; exit 7|' "$tpl" >"$T/webapp.yaml"
+out=$(sbx build "$T/webapp.yaml" 2>&1)
 st=$?
 echo "$out" | tail -n 4 | sed 's/^/# /'
 ok $([ $st = 1 ] && grep -q "step 2 ('echo about to fail; exit 7') failed with exit status 7" <<<"$out" &&
 	grep -q "about to fail" <<<"$out" && echo 0 || echo 1) \
 	"a failing step stops the build with its status and output"
-is "$(sbx run python -- sh -c 'test -d /opt/venv && echo kept')" kept \
-	"the last good build of python is still the template"
-echo "# bench: sbx build python (boot + 2 steps + snapshot) ${build_ms} ms; run python (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"
+is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \
+	"the last good build of webapp is still the template"
+echo "# bench: sbx build webapp (boot + 2 steps + start + ready + snapshot) ${build_ms} ms; run webapp (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"
 exit $failed
