@@ -616,7 +616,7 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	char ref[SBX_MANIFEST_REF_SIZE];
 	json_t *rep, *req, *m = NULL, *base = NULL, *dirty = NULL;
 	char *since = NULL, *mark = NULL;
-	json_int_t written = 0;
+	json_int_t written = 0, dirty_pages = 0;
 	uint64_t added = 0;
 	int rc = -1, locked = 0, diff = 0;
 
@@ -651,6 +651,7 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	mark = json_string_value(json_object_get(rep, "mark")) ?
 	    xstrdup(json_string_value(json_object_get(rep, "mark"))) : NULL;
 	dirty = json_incref(json_object_get(rep, "dirty"));
+	dirty_pages = json_integer_value(json_object_get(rep, "dirty_pages"));
 	json_decref(rep);
 	m = json_pack("{s:s, s:{s:i, s:I}, s:s, s:I, s:s}",
 	    "type", "snapshot",
@@ -669,6 +670,8 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	json_object_set_new(m, "added_bytes", json_integer((json_int_t)added));
 	json_object_set_new(m, "written_bytes", json_integer(written));
 	json_object_set_new(m, "diff", json_boolean(diff));
+	if (diff)
+		json_object_set_new(m, "dirty_pages", json_integer(dirty_pages));
 	if (mark)
 		json_object_set_new(m, "vmm_mark", json_string(mark));
 	if (sb.image[0]) {

@@ -102,13 +102,13 @@ ok $([ $st = 0 ] && [ -n "$s1id" ] && [ -n "$s2id" ] && echo 0 || echo 1) "two s
 ok $([ "${added1:-0}" -gt 0 ] && [ "${added2:-0}" -gt 0 ] && [ "$((added2 * 2))" -lt "$added1" ] && echo 0 || echo 1) \
 	"the second snapshot stores only changed memory ($added2 bytes against $added1 for the first)"
 mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m.get(sys.argv[2]))' "$SBX_HOME/objects/${1:0:2}/${1:2}" "$2"; }
-w1=$(mf "$s1id" written_bytes) w2=$(mf "$s2id" written_bytes)
+w1=$(mf "$s1id" written_bytes) w2=$(mf "$s2id" written_bytes) dp=$(mf "$s2id" dirty_pages)
 ok $([ "$(mf "$s2id" diff)" = True ] && [ "$(mf "$s1id" diff)" = False ] && [ "$((w2 * 2))" -lt "${w1:-0}" ] && echo 0 || echo 1) \
 	"the second is a diff: the VMM wrote only dirtied chunks ($w2 bytes against $w1)"
 log=$(sbx log "$id")
 echo "$log" | sed 's/^/# log: /'
 is "$(echo "$log" | awk '{ print $1 }' | tr '\n' ' ')" "${s2id:0:12} ${s1id:0:12} " "sbx log shows the chain, newest first"
-echo "# bench: snapshot ${snap_ms} ms (pause + memory chunks + store), wrote $w1 and added $added1 bytes for a 512 MiB guest; second (diff) snapshot ${snap2_ms} ms, wrote $w2 and added $added2 bytes"
+echo "# bench: snapshot ${snap_ms} ms (pause + memory chunks + store), wrote $w1 and added $added1 bytes for a 512 MiB guest; second (diff) snapshot ${snap2_ms} ms, $dp pages (4 KiB) dirtied since the first, wrote $w2 and added $added2 bytes"
 sbx gc >/dev/null 2>&1; ok $? "sbx gc runs and keeps what the snapshots use"
 t0=$(now_ms)
 r=$(sbx create --from "$s1id" 2>"$SBX_HOME/t41-from.err")

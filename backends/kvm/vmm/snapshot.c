@@ -506,8 +506,15 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	    "diff", bits != NULL);
 	if (chunk)
 		json_object_set_new(rep, "mark", json_string(dirty_mark()));
-	if (bits)
+	if (bits) {
+		size_t i, words = gmem_dirty_words(&vm->mem);
+		json_int_t pages = 0;
+
+		for (i = 0; i < words; i++)
+			pages += __builtin_popcountll(bits[i]);
 		json_object_set(rep, "dirty", dirty);
+		json_object_set_new(rep, "dirty_pages", json_integer(pages));
+	}
 	json_decref(dirty);
 	free(bits);
 	return rep;
