@@ -218,14 +218,40 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 {
 	size_t i;
 
+	/* The working directory exists before the first step (as WORKDIR). */
+	if (t->workdir) {
+		struct sbx_strvec env = SBX_STRVEC_INIT;
+		struct sbx_buf cmd = SBX_BUF_INIT;
+		struct sbx_err out = { 0 };
+		int st = 0, rc;
+
+		sbx_buf_addf(&cmd, "mkdir -p '%s'", t->workdir);
+		if (t->user)
+			sbx_buf_addf(&cmd, " && chown '%s' '%s'", t->user,
+			    t->workdir);
+		rc = run_shell(ctx, id, cmd.buf, &env, "/", NULL, 1, &st,
+		    &out);
+		sbx_buf_release(&cmd);
+		if (rc < 0 || st) {
+			if (rc < 0)
+				*e = out;
+			else
+				sbx_err_set(e, SBX_EFAIL, "cannot create the "
+				    "template's workdir '%s': %s", t->workdir,
+				    out.msg);
+			return rc < 0 ? rc : SBX_EFAIL;
+		}
+	}
 	for (i = 0; i < t->nrun; i++) {
 		const struct sbx_template_step *s = &t->run[i];
 		struct sbx_strvec env = SBX_STRVEC_INIT;
 		struct sbx_err out = { 0 };
+		const char *nl = strchr(s->command, '\n');
 		int st = 0, rc;
 
-		sbx_info(ctx, "build: step %zu/%zu: %s", i + 1, t->nrun,
-		    s->command);
+		sbx_info(ctx, "build: step %zu/%zu: %.*s%s", i + 1, t->nrun,
+		    nl ? (int)(nl - s->command) : (int)strlen(s->command),
+		    s->command, nl && nl[1] ? " ..." : "");
 		step_env(t, s, &env);
 		rc = run_shell(ctx, id, s->command, &env, s->workdir ?
 		    s->workdir : t->workdir, s->user ? s->user : t->user,
@@ -238,8 +264,10 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 		}
 		if (st) {
 			sbx_err_set(e, SBX_EFAIL, "template '%s': step %zu "
-			    "('%s') failed with exit status %d%s%s", t->name,
-			    i + 1, s->command, st, out.msg[0] ? "; its last "
+			    "('%.*s%s') failed with exit status %d%s%s",
+			    t->name, i + 1, nl ? (int)(nl - s->command) :
+			    (int)strlen(s->command), s->command, nl && nl[1] ?
+			    " ..." : "", st, out.msg[0] ? "; its last "
 			    "output:\n" : "", out.msg);
 			return SBX_EFAIL;
 		}
@@ -365,9 +393,18 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	sbx_sandbox_release(&sb);
 	if (rc < 0)
 		return rc;
-	m = json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "template",
-	    "name", t->name, "build_key", key, "time", (json_int_t)time(NULL),
-	    "build_ms", (json_int_t)(sbx_clock_ms() - t0));
+	m = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "type",
+	    "template", "name", t->name, "build_key", key, "time",
+	    (json_int_t)time(NULL), "build_ms",
+	    (json_int_t)(sbx_clock_ms() - t0), "description",
+	    t->description ? t->description : "", "source", t->path);
+	{
+		char *abs = realpath(t->path, NULL);
+
+		if (abs)
+			json_object_set_new(m, "source", json_string(abs));
+		free(abs);
+	}
 	snprintf(ref, sizeof(ref), "sha:%s", snap);
 	json_object_set_new(m, "snapshot", json_string(ref));
 	snprintf(ref, sizeof(ref), "sha:%s", image_hex);

@@ -69,6 +69,7 @@ struct ls_row {
 	const char *source;
 	char built[32];		/* "ready 5m ago", "-" */
 	json_t *bj;		/* {"snapshot", "time"} or NULL */
+	int owned;		/* name and source are ours to free */
 };
 
 /*
@@ -121,7 +122,7 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	struct ls_row *rows;
 	json_t *arr = NULL;
 	struct sbx_store *store = NULL;
-	size_t n, i;
+	size_t n, i, extra = 0;
 	int wname = 4, wdesc = 11, nbuilt = 0;
 
 	(void)argv;
@@ -178,6 +179,54 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 			wdesc = (int)strlen(rows[i].desc);
 		sbx_template_free(t);
 	}
+	/* Built templates no name reaches any more (built from a file). */
+	if (store) {
+		struct sbx_strvec built = SBX_STRVEC_INIT;
+		size_t j, k;
+
+		sbx_ref_list(store, "templates", &built, NULL);
+		for (j = 0; j < built.nr; j++) {
+			struct ls_row r;
+			struct sbx_oid id;
+			json_t *m = NULL;
+
+			for (k = 0; k < n; k++)
+				if (!strcmp(ents[k].name, built.v[j]))
+					break;
+			if (k < n || sbx_ref_read(store, "templates",
+			    built.v[j], &id, NULL) < 0 ||
+			    sbx_manifest_load(store, &id, &m, NULL) < 0)
+				continue;
+			memset(&r, 0, sizeof(r));
+			if (!built_info(store, built.v[j], &r)) {
+				json_decref(m);
+				continue;
+			}
+			rows = xreallocarray(rows, n + extra + 1,
+			    sizeof(*rows));
+			r.name = xstrdup(built.v[j]);
+			r.desc = first_line(json_string_value(json_object_get(m,
+			    "description")));
+			r.source = xstrdup(json_string_value(json_object_get(m,
+			    "source")) ? json_string_value(json_object_get(m,
+			    "source")) : "(store)");
+			r.owned = 1;
+			json_decref(m);
+			if (arr)
+				json_array_append_new(arr, json_pack(
+				    "{s:s, s:s, s:s, s:s, s:b, s:O}", "name",
+				    r.name, "description", r.desc, "origin",
+				    "store", "path", r.source, "valid", 1,
+				    "built", r.bj));
+			if ((int)strlen(r.name) > wname)
+				wname = (int)strlen(r.name);
+			if ((int)strlen(r.desc) > wdesc)
+				wdesc = (int)strlen(r.desc);
+			rows[n + extra++] = r;
+			nbuilt++;
+		}
+		sbx_strvec_clear(&built);
+	}
 	if (arr) {
 		print_json(arr);
 		json_decref(arr);
@@ -190,7 +239,7 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 		else
 			printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc,
 			    "DESCRIPTION", "SOURCE");
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n + extra; i++)
 			if (nbuilt)
 				printf("%-*s  %-*.*s  %-15s  %s\n", wname,
 				    rows[i].name, wdesc, wdesc, rows[i].desc,
@@ -200,9 +249,13 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 				    rows[i].name, wdesc, wdesc, rows[i].desc,
 				    rows[i].source);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n + extra; i++) {
 		free(rows[i].desc);
 		json_decref(rows[i].bj);
+		if (rows[i].owned) {
+			free((char *)rows[i].name);
+			free((char *)rows[i].source);
+		}
 	}
 	sbx_store_close(store);
 	free(rows);
