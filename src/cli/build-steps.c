@@ -211,15 +211,82 @@ wait_ready(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 	return rc;
 }
 
-/* Runs every step, then start; the first failure stops the build. */
+/*
+ * The key of the state after the first `n` steps: the image and the
+ * template with only those steps (no start, no ready), so changing step
+ * 3 changes the keys of steps 3.. and not those before.
+ */
+static void
+step_key(const struct sbx_template *t, const char *image_hex, size_t n,
+    char out[SBX_OID_HEXLEN + 1])
+{
+	unsigned char raw[SBX_TEMPLATE_HASH_LEN];
+	char thex[SBX_TEMPLATE_HASH_HEX];
+	struct sbx_template part = *t;	/* shallow: only read */
+	struct sbx_buf b = SBX_BUF_INIT;
+	struct sbx_oid id;
+
+	part.nrun = n;
+	part.start = NULL;
+	memset(&part.ready, 0, sizeof(part.ready));
+	sbx_template_hash(&part, raw, thex);
+	sbx_buf_addf(&b, "sbx-build-step-1\n%s\n%s\n", image_hex, thex);
+	sbx_oid_hash(b.buf, b.len, &id);
+	sbx_oid_to_hex(&id, out);
+	sbx_buf_release(&b);
+}
+
+/* refs/build/<key> -> the snapshot after those steps, if still stored. */
 static int
-run_steps(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
-    struct sbx_err *e)
+step_cached(struct sbx_store *s, const char *key, char snap[SBX_OID_HEXLEN + 1])
+{
+	struct sbx_oid id;
+
+	if (sbx_ref_read(s, "build", key, &id, NULL) < 0 ||
+	    !sbx_store_object_exists(s, &id))
+		return 0;
+	sbx_oid_to_hex(&id, snap);
+	return 1;
+}
+
+/* Snapshots the build sandbox after step n and caches it under its key. */
+static int
+step_snapshot(struct sbx_ctx *ctx, const struct sbx_template *t,
+    const char *image_hex, const char *id, size_t n,
+    char snap[SBX_OID_HEXLEN + 1], struct sbx_err *e)
+{
+	struct sbx_snapshot_info info;
+	char key[SBX_OID_HEXLEN + 1], *msg;
+	struct sbx_oid oid;
+	int rc;
+
+	msg = xasprintf("build of '%s': after step %zu", t->name, n);
+	rc = ctx->backend->snapshot(ctx->conn, id, msg, &info, e);
+	free(msg);
+	if (rc < 0)
+		return rc;
+	memcpy(snap, info.id, SBX_OID_HEXLEN + 1);
+	free(info.message);
+	step_key(t, image_hex, n, key);
+	if (sbx_oid_from_hex(snap, &oid, e) < 0)
+		return -1;
+	return sbx_ref_write(ctx->store, "build", key, &oid, e);
+}
+
+/*
+ * Runs steps `first`.. (the sandbox holds the state after the ones
+ * before), snapshotting after each so a later build can start from there;
+ * then start. `last` gets the snapshot after the last step.
+ */
+static int
+run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
+    const char *image_hex, const char *id, size_t first,
+    char last[SBX_OID_HEXLEN + 1], struct sbx_err *e)
 {
 	size_t i;
 
 	/* The working directory exists before the first step (as WORKDIR). */
-	if (t->workdir) {
+	if (t->workdir && first == 0) {
 		struct sbx_strvec env = SBX_STRVEC_INIT;
 		struct sbx_buf cmd = SBX_BUF_INIT;
 		struct sbx_err out = { 0 };
@@ -242,7 +309,7 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 			return rc < 0 ? rc : SBX_EFAIL;
 		}
 	}
-	for (i = 0; i < t->nrun; i++) {
+	for (i = first; i < t->nrun; i++) {
 		const struct sbx_template_step *s = &t->run[i];
 		struct sbx_strvec env = SBX_STRVEC_INIT;
 		struct sbx_err out = { 0 };
@@ -271,6 +338,8 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 			    "output:\n" : "", out.msg);
 			return SBX_EFAIL;
 		}
+		if (step_snapshot(ctx, t, image_hex, id, i + 1, last, e) < 0)
+			return -1;
 	}
 	if (t->start) {
 		const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
@@ -352,9 +421,11 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	struct sbx_sandbox sb;
 	struct sbx_snapshot_info info;
 	char key[SBX_OID_HEXLEN + 1], ref[SBX_MANIFEST_REF_SIZE];
+	char from[SBX_OID_HEXLEN + 1] = "";
 	struct sbx_oid mid;
 	json_t *m;
 	uint64_t t0 = sbx_clock_ms();
+	size_t first;
 	int rc;
 
 	build_key(t, image_hex, key);
@@ -365,18 +436,39 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	if (!ctx->backend->create || !ctx->backend->exec ||
 	    !ctx->backend->snapshot || !ctx->backend->destroy)
 		return sbx_backend_unsupported(ctx->backend, "build", e);
+	/* The furthest step whose result is cached: start from there. */
+	for (first = no_cache ? 0 : t->nrun; first > 0; first--) {
+		char skey[SBX_OID_HEXLEN + 1];
+
+		step_key(t, image_hex, first, skey);
+		if (step_cached(ctx->store, skey, from))
+			break;
+	}
 	memset(&co, 0, sizeof(co));
-	co.template = t->name;	/* boots refs/images/<name> */
-	co.vcpus = t->resources.vcpus;
-	co.memory = t->resources.memory;
 	co.idle_timeout_ms = 0;
-	sbx_info(ctx, "build: booting the image of '%s'", t->name);
+	if (first) {
+		co.snapshot = from;
+		if (first == 1)
+			sbx_info(ctx, "build: step 1 cached; restoring the "
+			    "sandbox after it");
+		else
+			sbx_info(ctx, "build: steps 1-%zu cached; restoring "
+			    "the sandbox after step %zu", first, first);
+	} else {
+		co.template = t->name;	/* boots refs/images/<name> */
+		co.vcpus = t->resources.vcpus;
+		co.memory = t->resources.memory;
+		sbx_info(ctx, "build: booting the image of '%s'", t->name);
+	}
 	if (ctx->backend->create(ctx->conn, &co, &sb, e) < 0) {
 		sbx_sandbox_release(&sb);
 		return -1;
 	}
-	rc = run_steps(ctx, t, sb.id, e);
-	if (rc == 0) {
+	memcpy(snap, from, sizeof(from));
+	rc = run_steps(ctx, t, image_hex, sb.id, first, snap, e);
+	/* Without start or ready, the state after the last step is it. */
+	if (rc == 0 && (t->start || t->ready.kind != SBX_READY_NONE ||
+	    !snap[0])) {
 		sbx_info(ctx, "build: snapshotting the ready sandbox");
 		rc = ctx->backend->snapshot(ctx->conn, sb.id, "template build",
 		    &info, e);

@@ -116,7 +116,8 @@ st=$?
 from_ms=$(($(now_ms) - t0))
 sed 's/^/# /' "$SBX_HOME/t41-from.err"
 ok $st "create --from the first snapshot restores a sandbox (${from_ms} ms)"
-echo "# bench: create --from snapshot (restore to agent ready + personalized) ${from_ms} ms vs cold boot ${boot_ms} ms (ratio $(awk -v a="$boot_ms" -v b="$from_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')x)"
+rchar=$(awk '/^rchar:/ { print $2 }' "/proc/$(pid_of "$r")/io" 2>/dev/null)
+echo "# bench: create --from snapshot (restore to agent ready + personalized) ${from_ms} ms vs cold boot ${boot_ms} ms (ratio $(awk -v a="$boot_ms" -v b="$from_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')x); the restored VMM read ${rchar:-?} bytes with read(2) (memory is mapped, not read)"
 is "$(sbx exec "$r" -- cat /tmp/x)|$(sbx exec "$r" -- sh -c 'cat /tmp/y 2>/dev/null || echo none')" "from-the-source|none" \
 	"the restored sandbox has the first snapshot's files, not later ones"
 r1=$(sbx exec "$r" -- cat /tmp/count); sleep 1; r2=$(sbx exec "$r" -- cat /tmp/count)

@@ -5,8 +5,9 @@
 # `ready` port check waits for it, and the ready sandbox becomes the
 # template: `sbx run webapp -- python3 -c 'print(6*7)'` prints 42 from a
 # restore (no boot), with the steps' files there and the server already
-# answering. A second build is a cache hit; a template whose step fails
-# stops with the step's status and output and leaves the good build.
+# answering. A second build is a cache hit; changing step 2 restores the
+# cached state after step 1 and runs only step 2, which here fails: the
+# build stops with its status and output and leaves the good build.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -22,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..13"
+echo "1..14"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -74,6 +75,8 @@ echo "$out" | tail -n 4 | sed 's/^/# /'
 ok $([ $st = 1 ] && grep -q "step 2 ('echo about to fail; exit 7') failed with exit status 7" <<<"$out" &&
 	grep -q "about to fail" <<<"$out" && echo 0 || echo 1) \
 	"a failing step stops the build with its status and output"
+grep -q "step 1 cached; restoring the sandbox after it" <<<"$out" && ! grep -q "step 1/2" <<<"$out"
+ok $? "only the changed step ran: the build restored the cached state after step 1"
 is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \
 	"the last good build of webapp is still the template"
 echo "# bench: sbx build webapp (boot + 2 steps + start + ready + snapshot) ${build_ms} ms; run webapp (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"

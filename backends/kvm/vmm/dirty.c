@@ -45,31 +45,6 @@ dirty_mark(void)
 	return track.on ? track.mark : NULL;
 }
 
-/* (Re)registers the memory slots with or without dirty logging. */
-static int
-set_logging(struct vmm *vm, int on, struct sbx_err *e)
-{
-	struct kvm_userspace_memory_region r;
-
-	memset(&r, 0, sizeof(r));
-	r.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0;
-	r.slot = 0;
-	r.guest_phys_addr = 0;
-	r.memory_size = vm->mem.low;
-	r.userspace_addr = (uintptr_t)vm->mem.host;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return sbx_err_sys(e, "cannot turn on dirty logging");
-	if (vm->mem.high) {
-		r.slot = 1;
-		r.guest_phys_addr = GMEM_HIGH_START;
-		r.memory_size = vm->mem.high;
-		r.userspace_addr = (uintptr_t)vm->mem.host + vm->mem.low;
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return sbx_err_sys(e, "cannot turn on dirty logging");
-	}
-	return 0;
-}
-
 static int
 get_log(struct vmm *vm, unsigned slot, uint64_t *bits, struct sbx_err *e)
 {
@@ -116,8 +91,10 @@ dirty_start(struct vmm *vm, struct sbx_err *e)
 	    sizeof(track.instance))
 		track.instance = (uint64_t)getpid() << 32 | (uint64_t)time(NULL);
 	if (!track.on) {
-		if (set_logging(vm, 1, e) < 0)
+		if (vmm_set_memslots(vm, KVM_MEM_LOG_DIRTY_PAGES, e) < 0) {
+			sbx_err_prefix(e, "cannot turn on dirty logging");
 			return -1;
+		}
 		track.on = 1;
 		scratch = xcalloc(gmem_dirty_words(&vm->mem), sizeof(*scratch));
 		gmem_dirty_take(&vm->mem, scratch);	/* device writes so far */

@@ -102,6 +102,7 @@ config_load(const struct snap_image *img, json_t **jout,
 		cfg->vsock = run->vsock;
 	cfg->serial_log = run->serial_log;
 	cfg->id = run->id;
+	cfg->restoring = true;
 	return 0;
 }
 

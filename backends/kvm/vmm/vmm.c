@@ -95,7 +95,6 @@ static int
 vm_setup(struct vmm *vm, struct sbx_err *e)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	struct kvm_userspace_memory_region r = { 0 };
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
@@ -107,6 +106,15 @@ vm_setup(struct vmm *vm, struct sbx_err *e)
 		return sbx_err_sys(e, "KVM_CREATE_IRQCHIP");
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return sbx_err_sys(e, "KVM_CREATE_PIT2");
+	return vmm_set_memslots(vm, 0, e);
+}
+
+int
+vmm_set_memslots(struct vmm *vm, uint32_t flags, struct sbx_err *e)
+{
+	struct kvm_userspace_memory_region r = { 0 };
+
+	r.flags = flags;
 	r.slot = 0;
 	r.guest_phys_addr = 0;
 	r.memory_size = vm->mem.low;
@@ -272,22 +280,30 @@ vmm_create(const struct vmm_config *cfg, struct loop *loop,
 	vm->nvcpu = cfg->vcpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	if (read_image(cfg->kernel, "kernel", &kernel, e) < 0)
-		goto fail;
-	if (boot_parse((const uint8_t *)kernel.buf, kernel.len, cfg->kernel,
-	    &bz, e) < 0)
-		goto fail;
-	if (cfg->initrd && read_image(cfg->initrd, "initrd", &initrd, e) < 0)
-		goto fail;
+	entry = 0;	/* a restore replays the registers instead */
+	if (!cfg->restoring) {
+		if (read_image(cfg->kernel, "kernel", &kernel, e) < 0)
+			goto fail;
+		if (boot_parse((const uint8_t *)kernel.buf, kernel.len,
+		    cfg->kernel, &bz, e) < 0)
+			goto fail;
+		if (cfg->initrd && read_image(cfg->initrd, "initrd", &initrd,
+		    e) < 0)
+			goto fail;
+	}
 	if (kvm_open(vm, e) < 0 || gmem_init(&vm->mem, cfg->memory, e) < 0 ||
 	    vm_setup(vm, e) < 0 || vcpu_signals_init(e) < 0)
 		goto fail;
-	if (devices_setup(vm, cfg, e) < 0 || acpi_setup(vm, e) < 0)
+	if (devices_setup(vm, cfg, e) < 0)
 		goto fail;
-	if (boot_load(&vm->mem, &bz, cfg->initrd ? (uint8_t *)initrd.buf :
-	    NULL, initrd.len, cfg->cmdline, LAYOUT_ACPI, &entry, e) < 0)
-		goto fail;
-	cpu_write_boot_tables(&vm->mem);
+	/* Tables and images go into RAM, which a restore replaces. */
+	if (!cfg->restoring) {
+		if (acpi_setup(vm, e) < 0 || boot_load(&vm->mem, &bz,
+		    cfg->initrd ? (uint8_t *)initrd.buf : NULL, initrd.len,
+		    cfg->cmdline, LAYOUT_ACPI, &entry, e) < 0)
+			goto fail;
+		cpu_write_boot_tables(&vm->mem);
+	}
 	for (i = 0; i < vm->nvcpu; i++)
 		if (vcpu_create(vm, i, entry, e) < 0)
 			goto fail;

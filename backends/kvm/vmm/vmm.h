@@ -43,6 +43,8 @@ struct vmm_config {
 	const char *serial_log;	/* NULL: none */
 	bool console;		/* serial on stdin/stdout */
 	const char *id;		/* sandbox id, for logs */
+	bool restoring;		/* RAM and registers come from a snapshot:
+				   no kernel, initrd or tables to load */
 };
 
 struct vcpu {
@@ -99,6 +101,11 @@ bool vmm_paused(struct vmm *vm);
  * stops the I/O loop. Any thread.
  */
 void vmm_exit(struct vmm *vm, int status);
+/*
+ * (Re)registers guest RAM as KVM memory slots 0 (low) and 1 (high) with
+ * `flags` (0, or KVM_MEM_LOG_DIRTY_PAGES: dirty.c).
+ */
+int vmm_set_memslots(struct vmm *vm, uint32_t flags, struct sbx_err *e);
 /* Joins the vCPU threads and frees everything. */
 void vmm_destroy(struct vmm *vm);
 /* Name of an exit status for events ("poweroff", "panic", ...). */
