@@ -412,6 +412,32 @@ cached(struct sbx_store *s, const struct sbx_template *t, const char *key,
 	return hit;
 }
 
+/*
+ * Drops the step cache entries (refs/build/) the previous build of `name`
+ * made that the new one does not use, so `sbx gc` can reclaim their
+ * snapshots; entries of failed builds stay until the next good one.
+ */
+static void
+prune_steps(struct sbx_store *s, const char *name, json_t *keep)
+{
+	struct sbx_oid id;
+	json_t *m = NULL, *v, *w;
+	size_t i, j;
+
+	if (sbx_ref_read(s, "templates", name, &id, NULL) < 0 ||
+	    sbx_manifest_load(s, &id, &m, NULL) < 0)
+		return;
+	json_array_foreach(json_object_get(m, "step_keys"), i, v) {
+		int used = 0;
+
+		json_array_foreach(keep, j, w)
+			used |= json_equal(v, w);
+		if (!used && json_is_string(v))
+			sbx_ref_delete(s, "build", json_string_value(v), NULL);
+	}
+	json_decref(m);
+}
+
 int
 sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
     const char *image_hex, int no_cache, char snap[SBX_OID_HEXLEN + 1],
@@ -501,7 +527,22 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	json_object_set_new(m, "snapshot", json_string(ref));
 	snprintf(ref, sizeof(ref), "sha:%s", image_hex);
 	json_object_set_new(m, "image", json_string(ref));
+	{
+		json_t *keys = json_array();
+		size_t i;
+
+		for (i = 1; i <= t->nrun; i++) {
+			char skey[SBX_OID_HEXLEN + 1];
+
+			step_key(t, image_hex, i, skey);
+			json_array_append_new(keys, json_string(skey));
+		}
+		json_object_set_new(m, "step_keys", keys);
+	}
 	rc = sbx_manifest_put(ctx->store, m, &mid, e);
+	if (rc == 0)
+		prune_steps(ctx->store, t->name, json_object_get(m,
+		    "step_keys"));
 	json_decref(m);
 	if (rc == 0)
 		rc = sbx_ref_write(ctx->store, "templates", t->name, &mid, e);

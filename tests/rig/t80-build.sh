@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..14"
+echo "1..15"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -79,5 +79,14 @@ grep -q "step 1 cached; restoring the sandbox after it" <<<"$out" && ! grep -q "
 ok $? "only the changed step ran: the build restored the cached state after step 1"
 is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \
 	"the last good build of webapp is still the template"
+# A good change of step 2: built from the cached step 1; the old step 2
+# entry of the step cache is dropped, step 1's kept.
+before=$(ls "$SBX_HOME/refs/build" | sort)
+sed 's|^  - python3 answer.py|  - python3 answer.py \&\& echo again|' "$tpl" >"$T/webapp.yaml"
+out=$(sbx build "$T/webapp.yaml" 2>&1)
+st=$?
+after=$(ls "$SBX_HOME/refs/build" | sort)
+is "$st|$(echo "$after" | wc -l)|$(comm -12 <(echo "$before") <(echo "$after") | wc -l)" "0|2|1" \
+	"a changed step rebuilds from the cache and drops the step cache entry it replaced"
 echo "# bench: sbx build webapp (boot + 2 steps + start + ready + snapshot) ${build_ms} ms; run webapp (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"
 exit $failed

@@ -1,0 +1,76 @@
+#!/bin/bash
+# t43-snapshot-crash.sh - SIGKILL at random moments of `sbx snapshot`
+# leaves the history intact: killing the CLI (at a random point of the
+# pause, the memory write, the hashing, the store) never leaves the head
+# naming something incomplete and never leaves the guest paused; killing
+# the VMM mid-snapshot marks the sandbox error, keeps the head, and the
+# head still restores. Uses one boot.
+set -u
+if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
+	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
+fi
+export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
+export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$SBX_TOP_BUILDDIR}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
+is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
+field() { sbx inspect "$1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$2', ''))"; }
+# Every snapshot sbx log lists has its manifest, state and chunks stored.
+complete() {
+	sbx --json log "$1" | python3 -c '
+import json, os, sys
+home = os.environ["SBX_HOME"]
+obj = lambda h: os.path.join(home, "objects", h[:2], h[2:])
+for s in json.load(sys.stdin):
+    m = json.load(open(obj(s["id"])))
+    refs = [m["state"]] + list(m["memory"]["chunks"].values())
+    missing = [r for r in refs if not os.path.exists(obj(r[4:]))]
+    if missing:
+        sys.exit("snapshot %s lacks %s" % (s["id"][:12], missing[0]))
+'
+}
+echo "1..11"
+
+id=$(sbx create --memory 512M) || { echo "Bail out! create failed"; exit 1; }
+sbx exec "$id" -- sh -c 'echo before >/tmp/x'
+s1=$(sbx snapshot -m base "$id")
+ok $? "a first, complete snapshot"
+
+# Kill the CLI at three random points of a snapshot (it takes ~10-30 s
+# here: pause, write, hash, store).
+for round in 1 2 3; do
+	delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.1f", 0.3 + (r % 200) / 10 }')
+	sbx snapshot -m "killed $round" "$id" >/dev/null 2>&1 &
+	p=$!
+	sleep "$delay"
+	kill -9 $p 2>/dev/null
+	wait $p 2>/dev/null
+	complete "$id"
+	ok $? "CLI killed after ${delay} s: every snapshot in the log is complete"
+done
+t0=$SECONDS
+out=$(timeout 120 sbx exec "$id" -- cat /tmp/x 2>&1)
+is "$out|$(field "$id" state)" "before|running" "the guest runs on, not left paused ($((SECONDS - t0)) s)"
+head=$(field "$id" head)
+sbx log "$id" | sed 's/^/# /'
+
+# Kill the VMM in the middle of a snapshot.
+pid=$(field "$id" pid)
+sbx snapshot -m doomed "$id" >"$SBX_HOME/t43.out" 2>"$SBX_HOME/t43.err" &
+p=$!
+sleep 2
+kill -9 "$pid"
+wait $p
+st=$?
+sed 's/^/# /' "$SBX_HOME/t43.err"
+ok $([ $st != 0 ] && echo 0 || echo 1) "the snapshot whose VMM died fails"
+is "$(field "$id" state)" error "the sandbox is marked error"
+is "$(field "$id" head)" "$head" "its head is unchanged"
+complete "$id"
+ok $? "and every snapshot in its log is complete"
+r=$(sbx create --from "$head" 2>&1)
+st=$?
+is "$st|$(sbx exec "$r" -- cat /tmp/x 2>&1)" "0|before" "the head still restores"
+sbx rm -f "$r" "$id" >/dev/null 2>&1
+exit $failed
