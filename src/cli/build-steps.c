@@ -36,6 +36,21 @@
 #include "core/banned.h"
 
 #define TAIL_MAX 2048		/* bytes of a failed step's output quoted */
+
+void
+sbx_build_event(struct sbx_ctx *ctx, json_t *ev)
+{
+	if (ctx->json && ev) {
+		char *line = json_dumps(ev, JSON_COMPACT);
+
+		if (line) {
+			printf("%s\n", line);
+			fflush(stdout);
+			free(line);
+		}
+	}
+	json_decref(ev);
+}
 #define READY_POLL_MS 500
 
 /* Output of a step: copied to our stderr as it comes, the end kept. */
@@ -180,6 +195,8 @@ wait_ready(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 	}
 	step_env(t, NULL, &env);
 	sbx_info(ctx, "build: waiting for %s", what.buf);
+	sbx_build_event(ctx, json_pack("{s:s, s:s}", "event", "wait_ready",
+	    "check", what.buf));
 	for (;;) {
 		struct sbx_err ignore = { 0 };
 
@@ -319,6 +336,9 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		sbx_info(ctx, "build: step %zu/%zu: %.*s%s", i + 1, t->nrun,
 		    nl ? (int)(nl - s->command) : (int)strlen(s->command),
 		    s->command, nl && nl[1] ? " ..." : "");
+		sbx_build_event(ctx, json_pack("{s:s, s:I, s:I, s:s}", "event",
+		    "step", "n", (json_int_t)(i + 1), "of",
+		    (json_int_t)t->nrun, "command", s->command));
 		step_env(t, s, &env);
 		rc = run_shell(ctx, id, s->command, &env, s->workdir ?
 		    s->workdir : t->workdir, s->user ? s->user : t->user,
@@ -340,6 +360,9 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		}
 		if (step_snapshot(ctx, t, image_hex, id, i + 1, last, e) < 0)
 			return -1;
+		sbx_build_event(ctx, json_pack("{s:s, s:I, s:i, s:s}", "event",
+		    "step_done", "n", (json_int_t)(i + 1), "status", 0,
+		    "snapshot", last));
 	}
 	if (t->start) {
 		const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
@@ -351,6 +374,8 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		int rc;
 
 		sbx_info(ctx, "build: start: %s", t->start);
+		sbx_build_event(ctx, json_pack("{s:s, s:s}", "event", "start",
+		    "command", t->start));
 		step_env(t, NULL, &env);
 		argv[2] = cmd;
 		memset(&o, 0, sizeof(o));
@@ -457,6 +482,8 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	build_key(t, image_hex, key);
 	if (!no_cache && cached(ctx->store, t, key, snap)) {
 		sbx_info(ctx, "build: template '%s' is up to date", t->name);
+		sbx_build_event(ctx, json_pack("{s:s, s:s}", "event",
+		    "up_to_date", "snapshot", snap));
 		return 0;
 	}
 	if (!ctx->backend->create || !ctx->backend->exec ||
@@ -472,6 +499,8 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	}
 	memset(&co, 0, sizeof(co));
 	co.idle_timeout_ms = 0;
+	sbx_build_event(ctx, json_pack("{s:s, s:I}", "event", first ?
+	    "restore" : "boot", "after_step", (json_int_t)first));
 	if (first) {
 		co.snapshot = from;
 		if (first == 1)
@@ -496,6 +525,7 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 	if (rc == 0 && (t->start || t->ready.kind != SBX_READY_NONE ||
 	    !snap[0])) {
 		sbx_info(ctx, "build: snapshotting the ready sandbox");
+		sbx_build_event(ctx, json_pack("{s:s}", "event", "snapshot"));
 		rc = ctx->backend->snapshot(ctx->conn, sb.id, "template build",
 		    &info, e);
 		if (rc == 0) {

@@ -4,6 +4,8 @@
 #ifndef SBX_CLI_BUILD_STEPS_H
 #define SBX_CLI_BUILD_STEPS_H
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 struct sbx_ctx;
@@ -23,5 +25,13 @@ struct sbx_template;
 int sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
     const char *image_hex, int no_cache, char snap[SBX_OID_HEXLEN + 1],
     struct sbx_err *e);
+
+/*
+ * With --json, prints build event `ev` as one line of JSON on stdout
+ * ({"event": "image" | "boot" | "restore" | "step" | "step_done" |
+ * "start" | "wait_ready" | "snapshot" | "up_to_date" | "done", ...});
+ * drops the reference either way.
+ */
+void sbx_build_event(struct sbx_ctx *ctx, json_t *ev);
 
 #endif

@@ -76,6 +76,8 @@ build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
 		if (same) {
 			sbx_oid_to_hex(&id, hex);
 			sbx_info(ctx, "image: '%s' is up to date", t->name);
+			sbx_build_event(ctx, json_pack("{s:s, s:s, s:b}",
+			    "event", "image", "image", hex, "cached", 1));
 			return 0;
 		}
 	}
@@ -91,6 +93,8 @@ build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
 	if (sbx_image_pull(ctx->store, &o, &res, e) < 0)
 		return -1;
 	sbx_oid_to_hex(&res.manifest, hex);
+	sbx_build_event(ctx, json_pack("{s:s, s:s, s:b}", "event", "image",
+	    "image", hex, "cached", 0));
 	return 0;
 }
 
@@ -114,9 +118,9 @@ build_full(struct sbx_ctx *ctx, const struct sbx_template *t,
 			return sbx_report_err(ctx, &e);
 	}
 	if (ctx->json)
-		printf("{\"template\": \"%s\", \"image\": \"%s\", "
-		    "\"snapshot\": %s%s%s}\n", t->name, image, snap[0] ?
-		    "\"" : "", snap[0] ? snap : "null", snap[0] ? "\"" : "");
+		sbx_build_event(ctx, json_pack("{s:s, s:s, s:s, s:s?}", "event",
+		    "done", "template", t->name, "image", image, "snapshot",
+		    snap[0] ? snap : NULL));
 	else
 		printf("%s\n", snap[0] ? snap : image);
 	return 0;

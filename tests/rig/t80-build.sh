@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..15"
+echo "1..17"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -65,6 +65,9 @@ t0=$(now_ms)
 again=$(sbx build "$tpl" 2>"$T/again.err")
 again_ms=$(($(now_ms) - t0))
 is "$again" "$snap" "an unchanged template is not built again (${again_ms} ms)"
+events() { python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"] for l in sys.stdin))'; }
+is "$(sbx --json build "$tpl" 2>/dev/null | events)" "image up_to_date done" \
+	"--json prints the build as events, one JSON object per line"
 
 # A step that fails: same image (only the steps differ), no rebuild of
 # it; the build stops and the good template stays.
@@ -83,10 +86,12 @@ is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \
 # entry of the step cache is dropped, step 1's kept.
 before=$(ls "$SBX_HOME/refs/build" | sort)
 sed 's|^  - python3 answer.py|  - python3 answer.py \&\& echo again|' "$tpl" >"$T/webapp.yaml"
-out=$(sbx build "$T/webapp.yaml" 2>&1)
+ev=$(sbx --json build "$T/webapp.yaml" 2>"$T/b3.err")
 st=$?
 after=$(ls "$SBX_HOME/refs/build" | sort)
 is "$st|$(echo "$after" | wc -l)|$(comm -12 <(echo "$before") <(echo "$after") | wc -l)" "0|2|1" \
 	"a changed step rebuilds from the cache and drops the step cache entry it replaced"
+is "$(echo "$ev" | events)" "image restore step step_done start wait_ready snapshot done" \
+	"its events: restore after step 1, step 2, start, ready, snapshot"
 echo "# bench: sbx build webapp (boot + 2 steps + start + ready + snapshot) ${build_ms} ms; run webapp (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"
 exit $failed
