@@ -49,7 +49,6 @@
 #define SNAP_CTL_MS 300000	/* a snapshot of a big guest takes a while */
 #define SNAP_AGENT_MS 120000
 #define SNAP_CHUNK (2u << 20)		/* bytes of RAM per memory object */
-#define SNAP_HASH_BUF (1u << 20)
 
 /* One request/reply on the VMM's control socket; the reply if "ok". */
 static json_t *
@@ -464,32 +463,10 @@ static int
 put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
     uint64_t *added, struct sbx_err *e)
 {
-	struct sbx_hasher h;
-	uint8_t *buf;
 	uint64_t alloc = file_alloc(path);
-	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return sbx_err_sys(e, "cannot open '%s'", path);
-	buf = xmalloc(SNAP_HASH_BUF);
-	sbx_hasher_init(&h);
-	for (;;) {
-		ssize_t n = read(fd, buf, SNAP_HASH_BUF);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = sbx_err_sys(e, "cannot read '%s'", path);
-		if (n <= 0)
-			break;
-		sbx_hasher_update(&h, buf, (size_t)n);
-	}
-	free(buf);
-	close(fd);
-	if (r < 0)
-		return r;
-	sbx_hasher_final(&h, id);
+	if (sbx_store_hash_path(path, id, e) < 0)
+		return -1;
 	if (!sbx_store_object_exists(c->store, id))
 		*added += alloc;
 	return sbx_store_put_path(c->store, path, id, NULL, e);

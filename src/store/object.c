@@ -297,6 +297,18 @@ hash_fd(int fd, const char *what, struct sbx_oid *out, uint64_t *size,
 }
 
 int
+sbx_store_hash_path(const char *path, struct sbx_oid *id, struct sbx_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot open '%s'", path);
+	r = hash_fd(fd, path, id, NULL, e);
+	close(fd);
+	return r;
+}
+
+int
 sbx_store_put_path(struct sbx_store *s, const char *path,
     const struct sbx_oid *known, struct sbx_oid *id, struct sbx_err *e)
 {

@@ -172,6 +172,9 @@ int sbx_store_put_file(struct sbx_store *s, const char *path,
  * to hash the file here. If `path` is on another file system the content
  * is copied. Nobody may write to `path` any more.
  */
+/* The id `path`'s content would have as an object (reads it whole). */
+int sbx_store_hash_path(const char *path, struct sbx_oid *id,
+    struct sbx_err *e);
 int sbx_store_put_path(struct sbx_store *s, const char *path,
     const struct sbx_oid *known, struct sbx_oid *id, struct sbx_err *e);
 

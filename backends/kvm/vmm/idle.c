@@ -33,10 +33,6 @@
 #include "kvm/vmm/vsock.h"
 #include "core/banned.h"
 
-#ifndef VIRTIO_ID_VSOCK
-#define VIRTIO_ID_VSOCK 19
-#endif
-
 struct idle {
 	struct vmm *vm;
 	struct virtio_dev *vsock;
