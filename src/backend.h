@@ -57,6 +57,8 @@ struct sbx_create_opts {
 	/* Egress policy: CIDRs or domains (doc/networking.md), or NULL. */
 	const struct sbx_strvec *allow, *deny;
 	int no_network;		/* no network device at all */
+	int boot_image;		/* boot the template's image even when it
+				   has a built snapshot (sbx build) */
 };
 
 /* One command in a sandbox. Output goes to the fds given. */

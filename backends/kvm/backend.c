@@ -458,6 +458,7 @@ const struct sbx_backend sbx_backend_kvm = {
 	.fork = kvm_fork,
 	.hibernate = kvm_hibernate,
 	.resume = kvm_resume,
+	.resize = kvm_resize,
 	.snapshot = kvm_snapshot,
 	.log = kvm_log,
 };

@@ -65,11 +65,19 @@ int kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 int kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *sb, struct sbx_err *e);
 int kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e);
+int kvm_resize(struct sbx_conn *c, const char *query, unsigned vcpus,
+    uint64_t memory, struct sbx_err *e);
 /*
  * Gives a guest that just booted, was restored or forked its identity:
  * the host's clock, fresh entropy (reseeding its CRNG) and hostname `id`.
  */
 int kvm_personalize(const char *id, struct sbx_err *e);
+/*
+ * Merges `env` ("KEY=VALUE"; NULL = none) into the record's "env", the
+ * environment every command in the sandbox gets (a later key wins).
+ */
+int kvm_env_record(struct sbx_sandbox *sb, const struct sbx_strvec *env,
+    struct sbx_err *e);
 /* ops-agent.c: */
 int kvm_exec(struct sbx_conn *c, const char *query,
     const struct sbx_exec_opts *o, struct sbx_exec_result *r,

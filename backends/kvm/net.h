@@ -17,6 +17,14 @@
 /* Checks and records the network options of a new sandbox. */
 int kvm_net_record(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
     struct sbx_err *e);
+/*
+ * Adds the egress rules of `o` (--allow/--deny of a create from a
+ * snapshot or built template) to the record `sb` inherited, checked and
+ * without repeats; refuses --no-network and rules for a machine that has
+ * no network device.
+ */
+int kvm_net_extend(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
+    struct sbx_err *e);
 /* sbx-vmm's --net policy for `sb` (malloc'd), or NULL for no network. */
 char *kvm_net_policy(const struct sbx_sandbox *sb);
 /*

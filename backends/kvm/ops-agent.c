@@ -11,7 +11,9 @@
 
 #include "kvm/agent-client.h"
 #include "kvm/kvm.h"
+#include "core/strvec.h"
 #include "core/xmalloc.h"
+#include "store/registry.h"
 #include "core/banned.h"
 
 /* Opens an agent client for a running sandbox named by `query`. */
@@ -87,6 +89,38 @@ term_winsize(void *cookie, unsigned *rows, unsigned *cols)
 	return 0;
 }
 
+/*
+ * The environment of one command: the sandbox's own (create --env and its
+ * template's env, kvm_env_record), then the command's, which wins per key.
+ */
+static void
+sandbox_env(struct sbx_conn *c, const char *id, const char *const *given,
+    struct sbx_strvec *out)
+{
+	struct sbx_sandbox sb;
+	json_t *v;
+	size_t i;
+
+	sbx_sandbox_init(&sb);
+	if (sbx_sandbox_load(c->store, id, &sb, NULL) == 0)
+		json_array_foreach(json_object_get(sb.extra, "env"), i, v)
+			if (json_is_string(v))
+				sbx_strvec_push(out, json_string_value(v));
+	sbx_sandbox_release(&sb);
+	for (i = 0; given && given[i]; i++) {
+		const char *eq = strchr(given[i], '=');
+		char *key;
+
+		if (!eq) {
+			sbx_strvec_push(out, given[i]);
+			continue;
+		}
+		key = xstrndup(given[i], (size_t)(eq - given[i]));
+		sbx_strvec_setenv(out, key, eq + 1);
+		free(key);
+	}
+}
+
 int
 kvm_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
     struct sbx_exec_result *r, struct sbx_err *e)
@@ -94,14 +128,17 @@ kvm_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
 	struct sbx_agent a;
 	struct sbx_agent_exec x;
 	struct sbx_agent_status st;
+	struct sbx_strvec env = SBX_STRVEC_INIT;
+	char id[SBX_SANDBOX_ID_SIZE];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (kvm_agent_for(c, query, &a, NULL, e) < 0)
+	if (kvm_agent_for(c, query, &a, id, e) < 0)
 		return -1;
+	sandbox_env(c, id, o->env, &env);
 	sbx_agent_exec_init(&x);
 	x.argv = o->argv;
-	x.env = o->env;
+	x.env = (const char *const *)env.v;
 	x.cwd = o->cwd;
 	x.user = o->user;
 	x.pty = o->tty;
@@ -118,6 +155,7 @@ kvm_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
 	memset(&st, 0, sizeof(st));
 	rc = sbx_agent_run(&a, &x, &st, e);
 	sbx_agent_release(&a);
+	sbx_strvec_clear(&env);
 	if (rc < 0)
 		return rc;
 	r->pid = st.pid;

@@ -134,6 +134,123 @@ out:
 	return rc;
 }
 
+int
+kvm_env_record(struct sbx_sandbox *sb, const struct sbx_strvec *env,
+    struct sbx_err *e)
+{
+	struct sbx_strvec all = SBX_STRVEC_INIT;
+	json_t *arr = json_object_get(sb->extra, "env"), *v;
+	size_t i;
+
+	if (!env || !env->nr)
+		return 0;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strchr(json_string_value(v), '='))
+			sbx_strvec_push(&all, json_string_value(v));
+	for (i = 0; i < env->nr; i++) {
+		const char *eq = strchr(env->v[i], '=');
+		char *key;
+
+		if (!eq || eq == env->v[i]) {
+			sbx_strvec_clear(&all);
+			return sbx_err_set(e, SBX_EUSAGE, "invalid environment "
+			    "entry '%s': expected KEY=VALUE", env->v[i]);
+		}
+		key = xstrndup(env->v[i], (size_t)(eq - env->v[i]));
+		sbx_strvec_setenv(&all, key, eq + 1);
+		free(key);
+	}
+	arr = json_array();
+	for (i = 0; i < all.nr; i++)
+		json_array_append_new(arr, json_string(all.v[i]));
+	json_object_set_new(sb->extra, "env", arr);
+	sbx_strvec_clear(&all);
+	return 0;
+}
+
+/*
+ * The "sandbox" settings (template.h sbx_template_sandbox_json) of
+ * template `name`: from its build (refs/templates) or its image
+ * (refs/images); NULL when it has none, as in stores from before them.
+ */
+static json_t *
+template_settings(struct sbx_store *s, const char *name, int image_only)
+{
+	static const char *const kinds[] = { "templates", "images", NULL };
+	struct sbx_oid id;
+	json_t *m, *v = NULL;
+	size_t i;
+
+	if (sbx_ref_name_check("template name", name, NULL) < 0)
+		return NULL;
+	for (i = image_only ? 1 : 0; kinds[i] && !v; i++) {
+		if (sbx_ref_read(s, kinds[i], name, &id, NULL) < 0 ||
+		    sbx_manifest_load(s, &id, &m, NULL) < 0)
+			continue;
+		v = json_object_get(m, "sandbox");
+		v = json_is_object(v) ? json_incref(v) : NULL;
+		json_decref(m);
+	}
+	return v;
+}
+
+/* Rules of one kind: the template's `ts`, then those given. */
+static void
+merge_rules(struct sbx_strvec *out, json_t *ts, const char *kind,
+    const struct sbx_strvec *given)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(ts, kind), i, r)
+		if (json_is_string(r))
+			sbx_strvec_push(out, json_string_value(r));
+	for (i = 0; given && i < given->nr; i++)
+		sbx_strvec_push(out, given->v[i]);
+}
+
+/*
+ * Template settings under the create options: what the options leave
+ * unset comes from the template; egress rules and environment add up
+ * (the options' environment wins per key). `o` then points into `allow`,
+ * `deny` and `env`, which the caller clears.
+ */
+static void
+apply_settings(struct sbx_create_opts *o, json_t *ts,
+    struct sbx_strvec *allow, struct sbx_strvec *deny,
+    struct sbx_strvec *env)
+{
+	json_int_t n;
+	json_t *v;
+	size_t i;
+
+	if (!ts)
+		return;
+	n = json_integer_value(json_object_get(ts, "vcpus"));
+	if (!o->vcpus && n > 0 && n <= 64)
+		o->vcpus = (unsigned)n;
+	n = json_integer_value(json_object_get(ts, "memory"));
+	if (!o->memory && n > 0)
+		o->memory = (uint64_t)n;
+	n = json_integer_value(json_object_get(ts, "disk"));
+	if (!o->disk && n > 0)
+		o->disk = (uint64_t)n;
+	v = json_object_get(ts, "idle_timeout_ms");
+	if (o->idle_timeout_ms < 0 && json_is_integer(v) &&
+	    json_integer_value(v) >= 0)
+		o->idle_timeout_ms = json_integer_value(v);
+	merge_rules(allow, ts, "allow", o->allow);
+	merge_rules(deny, ts, "deny", o->deny);
+	json_array_foreach(json_object_get(ts, "env"), i, v)
+		if (json_is_string(v) && strchr(json_string_value(v), '='))
+			sbx_strvec_push(env, json_string_value(v));
+	for (i = 0; o->env && i < o->env->nr; i++)
+		sbx_strvec_push(env, o->env->v[i]);
+	o->allow = allow;
+	o->deny = deny;
+	o->env = env;
+}
+
 /*
  * The ready snapshot `sbx build` made of template `name`
  * (refs/templates/<name> -> {"type": "template", "snapshot": ref}), as
@@ -160,34 +277,15 @@ template_snapshot(struct sbx_store *s, const char *name,
 	return found;
 }
 
-int
-kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
-    struct sbx_sandbox *sb, struct sbx_err *e)
+/* Registers a new sandbox for `o` and boots its image. */
+static int
+create_boot(struct sbx_conn *c, const struct sbx_create_opts *o,
+    struct sbx_sandbox *sb, uint64_t t0, struct sbx_err *e)
 {
 	struct kvm_image img;
 	struct sbx_sandbox_lock *lk = NULL;
 	int registered = 0;
-	uint64_t t0 = sbx_clock_ms();
 
-	sbx_sandbox_init(sb);
-	if (o->snapshot)
-		return kvm_create_from(c, o, sb, e);	/* ops-snap.c */
-	/*
-	 * A built template restores its ready snapshot instead of booting,
-	 * unless the sandbox must differ from it (size, network).
-	 */
-	if (!o->image && o->template && !o->vcpus && !o->memory && !o->disk &&
-	    (!o->allow || !o->allow->nr) && (!o->deny || !o->deny->nr) &&
-	    !o->no_network) {
-		char hex[SBX_OID_HEXLEN + 1];
-
-		if (template_snapshot(c->store, o->template, hex)) {
-			struct sbx_create_opts from = *o;
-
-			from.snapshot = hex;
-			return kvm_create_from(c, &from, sb, e);
-		}
-	}
 	if (kvm_image_resolve(c->store, o->image, o->template, &img, e) < 0)
 		return -1;
 	if (o->name)
@@ -197,7 +295,8 @@ kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	sb->spec.vcpus = o->vcpus ? o->vcpus : KVM_DEFAULT_VCPUS;
 	sb->spec.memory = o->memory ? o->memory : KVM_DEFAULT_MEMORY;
 	sb->spec.disk = o->disk;
-	if (kvm_net_record(sb, o, e) < 0) {
+	if (kvm_net_record(sb, o, e) < 0 || kvm_env_record(sb, o->env,
+	    e) < 0) {
 		kvm_image_release(&img);
 		return -1;
 	}
@@ -234,6 +333,52 @@ fail:
 }
 
 int
+kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
+    struct sbx_sandbox *sb, struct sbx_err *e)
+{
+	struct sbx_strvec allow = SBX_STRVEC_INIT, deny = SBX_STRVEC_INIT;
+	struct sbx_strvec env = SBX_STRVEC_INIT;
+	struct sbx_create_opts eff = *o;
+	uint64_t t0 = sbx_clock_ms();
+	char hex[SBX_OID_HEXLEN + 1];
+	json_t *ts;
+	int rc;
+
+	sbx_sandbox_init(sb);
+	if (o->snapshot)
+		return kvm_create_from(c, o, sb, e);	/* ops-snap.c */
+	if (o->image || !o->template)
+		return create_boot(c, o, sb, t0, e);
+	/* A template by name: its settings, then maybe its ready snapshot. */
+	ts = template_settings(c->store, o->template, o->boot_image);
+	apply_settings(&eff, ts, &allow, &deny, &env);
+	/*
+	 * A built template restores its ready snapshot instead of booting,
+	 * unless the machine must differ from the one it was built in (size,
+	 * no network device). Its egress rules and environment apply either
+	 * way.
+	 */
+	if (!o->boot_image && template_snapshot(c->store, o->template, hex) &&
+	    !o->disk &&
+	    !o->no_network && (!o->vcpus || o->vcpus == eff.vcpus) &&
+	    (!o->memory || o->memory == eff.memory) &&
+	    (ts || (!o->vcpus && !o->memory))) {
+		eff.snapshot = hex;
+		eff.vcpus = 0;
+		eff.memory = 0;
+		eff.disk = 0;
+		rc = kvm_create_from(c, &eff, sb, e);
+	} else {
+		rc = create_boot(c, &eff, sb, t0, e);
+	}
+	json_decref(ts);
+	sbx_strvec_clear(&allow);
+	sbx_strvec_clear(&deny);
+	sbx_strvec_clear(&env);
+	return rc;
+}
+
+int
 kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e)
 {
 	struct sbx_sandbox sb;
@@ -264,6 +409,19 @@ kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e)
 			sbx_err_hint(e, "resume it with 'sbx resume %s'", id);
 		goto out;
 	}
+	{
+		/* A resize waiting for this boot (kvm_resize). */
+		json_t *rs = json_object_get(sb.extra, "resize");
+		json_int_t v;
+
+		v = json_integer_value(json_object_get(rs, "vcpus"));
+		if (v > 0 && v <= 64)
+			sb.spec.vcpus = (unsigned)v;
+		v = json_integer_value(json_object_get(rs, "memory"));
+		if (v > 0)
+			sb.spec.memory = (uint64_t)v;
+		json_object_del(sb.extra, "resize");
+	}
 	dir = json_string_value(json_object_get(sb.extra, "image_dir"));
 	name = json_string_value(json_object_get(sb.extra, "image"));
 	if (kvm_image_resolve(c->store, dir, dir ? NULL : name, &img, e) < 0)
@@ -282,5 +440,63 @@ out:
 		sbx_sandbox_unlock(lk);
 	sbx_sandbox_release(&sb);
 	kvm_image_release(&img);
+	return rc;
+}
+
+/*
+ * No live resize: sbx-vmm has neither memory hotplug nor a balloon, and
+ * vCPUs are fixed at boot. A stopped sandbox takes the new size at once;
+ * any other records it under "resize" for kvm_start, and a resume or a
+ * fork keeps the size the memory image was taken with.
+ */
+int
+kvm_resize(struct sbx_conn *c, const char *query, unsigned vcpus,
+    uint64_t memory, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_sandbox_lock *lk = NULL;
+	char id[SBX_SANDBOX_ID_SIZE];
+	int rc = -1;
+
+	sbx_sandbox_init(&sb);
+	if (vcpus > 64)
+		return sbx_err_set(e, SBX_EUSAGE, "vcpus must be from 1 to "
+		    "64, not %u", vcpus);
+	if (memory && (memory < (64ULL << 20) || memory > (256ULL << 30)))
+		return sbx_err_set(e, SBX_EUSAGE, "memory must be between 64M "
+		    "and 256G");
+	if (!vcpus && !memory)
+		return sbx_err_set(e, SBX_EUSAGE, "give vcpus, memory or both");
+	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
+	    sbx_sandbox_lock(c->store, id, 30000, &lk, e) < 0)
+		goto out;
+	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
+		goto out;
+	if ((sb.state == SBX_SB_STOPPED || sb.state == SBX_SB_ERROR) &&
+	    !kvm_vmm_alive(sb.pid)) {
+		if (vcpus)
+			sb.spec.vcpus = vcpus;
+		if (memory)
+			sb.spec.memory = memory;
+		json_object_del(sb.extra, "resize");
+	} else {
+		/* On top of an earlier pending resize, if any. */
+		json_t *rs = json_object_get(sb.extra, "resize");
+		json_int_t pv = json_integer_value(json_object_get(rs, "vcpus"));
+		json_int_t pm = json_integer_value(json_object_get(rs,
+		    "memory"));
+
+		if (!vcpus)
+			vcpus = pv > 0 ? (unsigned)pv : sb.spec.vcpus;
+		if (!memory)
+			memory = pm > 0 ? (uint64_t)pm : sb.spec.memory;
+		json_object_set_new(sb.extra, "resize", json_pack("{s:i, s:I}",
+		    "vcpus", (int)vcpus, "memory", (json_int_t)memory));
+	}
+	rc = sbx_sandbox_save(c->store, &sb, e);
+out:
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
 	return rc;
 }

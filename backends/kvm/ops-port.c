@@ -66,6 +66,58 @@ kvm_net_record(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
 	return 0;
 }
 
+/* Appends the rules of `v` not yet in `arr`, each checked first. */
+static int
+extend_rules(json_t *arr, const struct sbx_strvec *v, bool allow,
+    struct sbx_err *e)
+{
+	struct sbx_strvec fresh = SBX_STRVEC_INIT;
+	json_t *r;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; v && i < v->nr; i++) {
+		int seen = 0;
+
+		json_array_foreach(arr, j, r)
+			seen |= json_is_string(r) &&
+			    !strcmp(json_string_value(r), v->v[i]);
+		if (!seen)
+			sbx_strvec_push(&fresh, v->v[i]);
+	}
+	rc = record_rules(arr, &fresh, allow, e);
+	sbx_strvec_clear(&fresh);
+	return rc;
+}
+
+int
+kvm_net_extend(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
+    struct sbx_err *e)
+{
+	json_t *net = json_object_get(sb->extra, "network");
+	int has_rules = (o->allow && o->allow->nr) || (o->deny && o->deny->nr);
+	int enabled = json_is_object(net) &&
+	    !json_is_false(json_object_get(net, "enabled"));
+
+	if (o->no_network && enabled)
+		return sbx_err_set(e, SBX_EUSAGE, "'--no-network' cannot take "
+		    "the network device out of a snapshot's machine");
+	if (!has_rules)
+		return 0;
+	if (!enabled)
+		return sbx_err_set(e, SBX_EUSAGE, "the snapshot's machine has "
+		    "no network device: '--allow' and '--deny' do not apply");
+	if (!json_is_array(json_object_get(net, "allow")))
+		json_object_set_new(net, "allow", json_array());
+	if (!json_is_array(json_object_get(net, "deny")))
+		json_object_set_new(net, "deny", json_array());
+	if (extend_rules(json_object_get(net, "allow"), o->allow, true,
+	    e) < 0 || extend_rules(json_object_get(net, "deny"), o->deny,
+	    false, e) < 0)
+		return SBX_EUSAGE;
+	return 0;
+}
+
 char *
 kvm_net_policy(const struct sbx_sandbox *sb)
 {

@@ -172,14 +172,22 @@ rundir_clean(const char *id)
 	free(dir);
 }
 
-/* Starts `sbx-vmm --restore DIR` detached for sandbox `id`. */
+/*
+ * Starts `sbx-vmm --restore DIR` detached for sandbox `sb`, with the idle
+ * timeout and egress policy its record has now (a create from a snapshot
+ * may have changed both).
+ */
 static int
-spawn_restore(struct sbx_conn *c, const char *id, const char *snapdir,
-    uint64_t idle_ms, pid_t *pid_out, struct sbx_err *e)
+spawn_restore(struct sbx_conn *c, const struct sbx_sandbox *sb,
+    const char *snapdir, pid_t *pid_out, struct sbx_err *e)
 {
 	struct sbx_strvec av = SBX_STRVEC_INIT;
+	const char *id = sb->id;
 	char *sbdir = sbx_sandbox_dir(c->store, id), *rundir = kvm_rundir(id);
 	char *log = xasprintf("%s/vmm.log", sbdir), *vmm = kvm_vmm_path();
+	json_t *net = json_object_get(sb->extra, "network");
+	uint64_t idle_ms = (uint64_t)json_integer_value(
+	    json_object_get(sb->extra, KVM_IDLE_KEY));
 	int rc;
 
 	rundir_prepare(id);
@@ -193,6 +201,14 @@ spawn_restore(struct sbx_conn *c, const char *id, const char *snapdir,
 		sbx_strvec_pushf(&av, "--idle-timeout=%llums",
 		    (unsigned long long)idle_ms);
 		sbx_strvec_pushf(&av, "--hibernate-dir=%s/hibernate", sbdir);
+	}
+	if (json_is_object(net) && json_is_true(json_object_get(net,
+	    "enabled"))) {
+		char *policy = kvm_net_policy(sb);
+
+		if (policy)
+			sbx_strvec_pushf(&av, "--net=%s", policy);
+		free(policy);
 	}
 	rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
@@ -302,8 +318,7 @@ kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		unlink(mk);
 		free(mk);
 	}
-	if (spawn_restore(c, id, dir, (uint64_t)json_integer_value(
-	    json_object_get(sb.extra, KVM_IDLE_KEY)), &pid, e) < 0)
+	if (spawn_restore(c, &sb, dir, &pid, e) < 0)
 		goto out;
 	sb.pid = pid;
 	sb.state = SBX_SB_CREATING;
@@ -834,6 +849,28 @@ snap_link(struct sbx_conn *c, json_t *m, const char *dir, struct sbx_err *e)
 	return r;
 }
 
+/*
+ * What a create from a snapshot may still choose: the idle timeout,
+ * more egress rules and more environment (the machine itself is the
+ * snapshot's).
+ */
+static int
+apply_create_opts(struct sbx_sandbox *sb, const struct sbx_create_opts *o,
+    struct sbx_err *e)
+{
+	if (o->vcpus || o->memory || o->disk)
+		return sbx_err_set(e, SBX_EUSAGE, "a sandbox restored from a "
+		    "snapshot has the snapshot's vCPUs, memory and disk");
+	if (o->idle_timeout_ms > 0)
+		json_object_set_new(sb->extra, KVM_IDLE_KEY,
+		    json_integer(o->idle_timeout_ms));
+	else if (o->idle_timeout_ms == 0)
+		json_object_del(sb->extra, KVM_IDLE_KEY);
+	if (kvm_env_record(sb, o->env, e) < 0)
+		return -1;
+	return kvm_net_extend(sb, o, e);
+}
+
 int
 kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *sb, struct sbx_err *e)
@@ -881,6 +918,8 @@ kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
 		}
 		sbx_sandbox_release(&s2);
 	}
+	if (apply_create_opts(sb, o, e) < 0)
+		goto fail;
 	sb->state = SBX_SB_CREATING;
 	if (sbx_sandbox_create(c->store, sb, e) < 0)
 		goto fail;
@@ -890,8 +929,7 @@ kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
 	dir = kvm_sbfile(c, sb->id, "restore");
 	if (snap_link(c, m, dir, e) < 0)
 		goto fail;
-	if (spawn_restore(c, sb->id, dir, (uint64_t)json_integer_value(
-	    json_object_get(sb->extra, KVM_IDLE_KEY)), &pid, e) < 0)
+	if (spawn_restore(c, sb, dir, &pid, e) < 0)
 		goto fail;
 	sb->pid = pid;
 	if (sbx_sandbox_save(c->store, sb, e) < 0 ||

@@ -96,6 +96,17 @@ sandbox_from(struct sbx_conn *c, json_t *j, struct sbx_sandbox *sb,
 	return rc;
 }
 
+static json_t *
+strs_json(const struct sbx_strvec *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < v->nr; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
 static int
 remote_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *out, struct sbx_err *e)
@@ -130,6 +141,12 @@ remote_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 			json_array_append_new(env, json_string(o->env->v[i]));
 		json_object_set_new(in, "env", env);
 	}
+	if (o->allow && o->allow->nr)
+		json_object_set_new(in, "allow", strs_json(o->allow));
+	if (o->deny && o->deny->nr)
+		json_object_set_new(in, "deny", strs_json(o->deny));
+	if (o->no_network)
+		json_object_set_new(in, "no_network", json_true());
 	rc = remote_call(c, "POST", xstrdup("/v1/sandboxes"), in, &res, e);
 	json_decref(in);
 	if (rc == 0) {

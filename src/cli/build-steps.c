@@ -511,6 +511,7 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 			    "the sandbox after step %zu", first, first);
 	} else {
 		co.template = t->name;	/* boots refs/images/<name> */
+		co.boot_image = 1;	/* never the last build's snapshot */
 		co.vcpus = t->resources.vcpus;
 		co.memory = t->resources.memory;
 		sbx_info(ctx, "build: booting the image of '%s'", t->name);
@@ -553,6 +554,7 @@ sbx_build_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 			json_object_set_new(m, "source", json_string(abs));
 		free(abs);
 	}
+	json_object_set_new(m, "sandbox", sbx_template_sandbox_json(t));
 	snprintf(ref, sizeof(ref), "sha:%s", snap);
 	json_object_set_new(m, "snapshot", json_string(ref));
 	snprintf(ref, sizeof(ref), "sha:%s", image_hex);

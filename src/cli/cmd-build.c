@@ -70,7 +70,9 @@ build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
 	    NULL) == 0 && sbx_manifest_load(ctx->store, &id, &m, NULL) == 0) {
 		const char *h = json_string_value(json_object_get(m,
 		    "template_hash"));
-		int same = h && !strcmp(h, thex);
+		/* Images from before "sandbox" existed are made again. */
+		int same = h && !strcmp(h, thex) &&
+		    json_is_object(json_object_get(m, "sandbox"));
 
 		json_decref(m);
 		if (same) {

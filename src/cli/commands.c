@@ -29,6 +29,7 @@ extern const struct sbx_cmd cmd_run;
 extern const struct sbx_cmd cmd_serve;
 extern const struct sbx_cmd cmd_shell;
 extern const struct sbx_cmd cmd_snapshot;
+extern const struct sbx_cmd cmd_resize;
 extern const struct sbx_cmd cmd_start;
 extern const struct sbx_cmd cmd_stop;
 extern const struct sbx_cmd cmd_templates;
@@ -53,6 +54,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_logs,
 	&cmd_ls,
 	&cmd_port,
+	&cmd_resize,
 	&cmd_resume,
 	&cmd_rm,
 	&cmd_run,

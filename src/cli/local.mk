@@ -14,7 +14,8 @@ sbx_SOURCES += \
 	%reldir%/cmd-rm.c %reldir%/cmd-run.c %reldir%/cmd-shell.c \
 	%reldir%/cmd-start.c %reldir%/cmd-stop.c
 # Snapshot commands (owner: snap).
-sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resume.c
+sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resize.c \
+	%reldir%/cmd-resume.c
 sbx_SOURCES += %reldir%/cmd-log.c %reldir%/cmd-snapshot.c
 # Networking (owner: net).
 sbx_SOURCES += %reldir%/cmd-port.c

@@ -284,6 +284,8 @@ sbx_image_pull(struct sbx_store *s, const struct sbx_pull_opts *o,
 		sbx_template_image_hash(tmpl, hex);
 		json_object_set_new(m, "template", json_string(tmpl->name));
 		json_object_set_new(m, "template_hash", json_string(hex));
+		json_object_set_new(m, "sandbox",
+		    sbx_template_sandbox_json(tmpl));
 	}
 	r = sbx_manifest_put(s, m, &res->manifest, e);
 	if (!r)

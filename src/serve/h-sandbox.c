@@ -45,7 +45,8 @@ reply_sandbox(struct req *r, unsigned status, const char *query)
 enum MHD_Result
 h_sb_create(struct req *r)
 {
-	struct sbx_strvec env = SBX_STRVEC_INIT;
+	struct sbx_serve_create_bufs bufs = { SBX_STRVEC_INIT, SBX_STRVEC_INIT,
+	    SBX_STRVEC_INIT };
 	struct sbx_create_opts o;
 	struct sbx_sandbox sb;
 	struct sbx_conn *c;
@@ -57,7 +58,7 @@ h_sb_create(struct req *r)
 		return MHD_YES;
 	sbx_err_clear(&e);
 	memset(&sb, 0, sizeof(sb));	/* the op initialises it */
-	if (sbx_serve_create_parse(j, &o, &env, &e) < 0)
+	if (sbx_serve_create_parse(j, &o, &bufs, &e) < 0)
 		ret = reply_err(r, &e);
 	else if (!(c = req_conn(r, &e)) ||
 	    r->srv->backend->create(c, &o, &sb, &e) < 0)
@@ -65,7 +66,7 @@ h_sb_create(struct req *r)
 	else
 		ret = reply_json(r, 201, sbx_sandbox_to_json(&sb));
 	sbx_sandbox_release(&sb);
-	sbx_strvec_clear(&env);
+	sbx_serve_create_bufs_clear(&bufs);
 	json_decref(j);
 	return ret;
 }

@@ -342,13 +342,41 @@ opt_size(json_t *j, const char *key, uint64_t *out, struct sbx_err *e)
 	    "or a size such as \"512M\"", key);
 }
 
+void
+sbx_serve_create_bufs_clear(struct sbx_serve_create_bufs *b)
+{
+	sbx_strvec_clear(&b->env);
+	sbx_strvec_clear(&b->allow);
+	sbx_strvec_clear(&b->deny);
+}
+
+/* Optional array of strings `key` appended to `out`. */
+static int
+opt_strs(json_t *j, const char *key, struct sbx_strvec *out,
+    struct sbx_err *e)
+{
+	char **v = NULL;
+	size_t i;
+	int r;
+
+	if (!json_object_get(j, key))
+		return 0;
+	if ((r = str_array(json_object_get(j, key), key, 0, &v, e)) < 0)
+		return r;
+	for (i = 0; v[i]; i++)
+		sbx_strvec_push(out, v[i]);
+	strv_free(v);
+	return 0;
+}
+
 int
 sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
-    struct sbx_strvec *env, struct sbx_err *e)
+    struct sbx_serve_create_bufs *b, struct sbx_err *e)
 {
 	static const char *const known[] = { "template", "image", "snapshot",
 	    "name", "vcpus", "memory", "disk", "idle_timeout_ms", "env",
-	    NULL };
+	    "allow", "deny", "no_network", NULL };
+	struct sbx_strvec *env = &b->env;
 	json_int_t vcpus = 0, idle = -1;
 	char **ev = NULL;
 	size_t i;
@@ -381,6 +409,12 @@ sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
 		strv_free(ev);
 		o->env = env;
 	}
+	if ((r = opt_strs(j, "allow", &b->allow, e)) < 0 ||
+	    (r = opt_strs(j, "deny", &b->deny, e)) < 0 ||
+	    (r = opt_bool(j, "no_network", &o->no_network, e)) < 0)
+		return r;
+	o->allow = &b->allow;
+	o->deny = &b->deny;
 	return 0;
 }
 

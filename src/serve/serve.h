@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "core/strvec.h"
 #include "core/err.h"
 
 #define SBX_SERVE_JSON_MAX (1u << 20)		/* JSON request bodies */
@@ -84,9 +85,19 @@ int sbx_serve_exec_parse(json_t *j, struct sbx_serve_exec_req *out,
     struct sbx_err *e);
 void sbx_serve_exec_req_release(struct sbx_serve_exec_req *x);
 
-/* Decodes a create request into `o`; strings point into `j`. */
+/* What a decoded create request's lists live in (init with {0}). */
+struct sbx_serve_create_bufs {
+	struct sbx_strvec env, allow, deny;
+};
+void sbx_serve_create_bufs_clear(struct sbx_serve_create_bufs *b);
+
+/*
+ * Decodes a create request {template, image, snapshot, name, vcpus,
+ * memory, disk, idle_timeout_ms, env, allow, deny, no_network} into `o`;
+ * strings point into `j`, lists into `b`.
+ */
 int sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
-    struct sbx_strvec *env, struct sbx_err *e);
+    struct sbx_serve_create_bufs *b, struct sbx_err *e);
 
 /* Parses "ADDR:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
 int sbx_serve_listen_parse(const char *s, char **host, unsigned *port,

@@ -150,3 +150,16 @@ sbx_template_json(const struct sbx_template *t)
 	    "deny", strs_json(&t->net_deny)));
 	return o;
 }
+
+json_t *
+sbx_template_sandbox_json(const struct sbx_template *t)
+{
+	return json_pack("{s:i, s:I, s:I, s:I, s:o, s:o, s:o}",
+	    "vcpus", (int)t->resources.vcpus,
+	    "memory", (json_int_t)t->resources.memory,
+	    "disk", (json_int_t)t->resources.disk,
+	    "idle_timeout_ms", (json_int_t)t->idle_timeout_ms,
+	    "allow", strs_json(&t->net_allow),
+	    "deny", strs_json(&t->net_deny),
+	    "env", strs_json(&t->env));
+}

@@ -244,6 +244,15 @@ int sbx_template_check_paths(const struct sbx_template *t,
 struct json_t;
 struct json_t *sbx_template_json(const struct sbx_template *t);
 
+/*
+ * What a sandbox created from the template gets unless its create
+ * options say otherwise: {"vcpus", "memory", "disk", "idle_timeout_ms",
+ * "allow": [...], "deny": [...], "env": ["KEY=value", ...]}. Image and template manifests carry it
+ * as "sandbox" (sbx image pull, sbx build), so a create by name needs
+ * only the store, locally and on a server.
+ */
+struct json_t *sbx_template_sandbox_json(const struct sbx_template *t);
+
 /* Longest chain of `from.template` parents followed. */
 #define SBX_TEMPLATE_MAX_PARENTS 16
 

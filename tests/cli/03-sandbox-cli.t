@@ -2,7 +2,7 @@
 # Sandbox commands without a VM: argument checking, empty lists, missing
 # sandboxes, and a sandbox whose VMM died is reported as 'error'.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 28
+plan 35
 
 run sbx ls
 is "$rc" 0 "ls on an empty store exits 0"
@@ -63,6 +63,35 @@ run sbx inspect dead
 like "$out" 'is gone' "inspect says why (prefix lookup works)"
 run sbx rm "$id"
 is "$rc" 0 "a dead sandbox can be removed without -f"
+
+# sbx resize: a stopped sandbox takes the size at once; one with a VMM
+# (a hibernated record here) gets it as pending, for its next boot.
+mkrec() { # mkrec ID STATE
+	mkdir -p "$SBX_HOME/sandboxes/$1"
+	cat >"$SBX_HOME/sandboxes/$1/sandbox.json" <<JSON
+{"version": 1, "id": "$1", "state": "$2",
+ "spec": {"vcpus": 1, "memory": 536870912, "disk": 0},
+ "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z"}
+JSON
+}
+mkrec sb-stopstop2345 stopped
+mkrec sb-hibehibe2345 hibernated
+spec() { sbx inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("extra",{}).get("resize"); print(d["spec"]["vcpus"], d["spec"]["memory"] >> 20, (r["vcpus"], r["memory"] >> 20) if r else "-")'; }
+run sbx resize --vcpus 2 --memory 1G sb-stopstop2345
+is "$rc|$out|$(spec sb-stopstop2345)" "0|sb-stopstop2345: 2 vCPUs, 1024 MiB|2 1024 -" \
+	"resize of a stopped sandbox changes its spec"
+run sbx resize --memory 768M sb-hibehibe2345
+is "$rc|$(spec sb-hibehibe2345)" "0|1 512 (1, 768)" "resize of a hibernated sandbox is pending"
+like "$err" "applies when it boots again" "and says so"
+run sbx resize --vcpus 3 sb-hibehibe2345
+is "$(spec sb-hibehibe2345)" "1 512 (3, 768)" "a second resize adds to the pending one"
+run sbx resize sb-stopstop2345
+is "$rc" 2 "resize without a size is a usage error"
+run sbx resize --vcpus 65 sb-stopstop2345
+is "$rc" 2 "--vcpus 65 is out of range"
+run sbx resize --memory 1T sb-stopstop2345
+like "$rc|$err" "^2|.*memory must be between 64M and 256G" "too much memory is refused"
+sbx rm sb-stopstop2345 sb-hibehibe2345 >/dev/null 2>&1
 
 # sbx image: what can become an image is decided before any download.
 run sbx image pull -t python

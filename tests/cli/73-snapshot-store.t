@@ -6,7 +6,7 @@
 # a manifest without memory, a bad chunk offset, a chunk missing from the
 # store - leaving no sandbox behind. Real snapshots: tests/rig/t41.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 16
+plan 19
 
 sbx ls >/dev/null 2>&1		# creates the store
 # put FILE: stores FILE as an object (BLAKE2b-256 name), prints its id.
@@ -75,6 +75,17 @@ like "$err" "memory chunk object $(echo "$missing" | cut -c1-12) is missing from
 	"a chunk missing from the store is named"
 run sbx create --from "$img"
 like "$err" "is not a snapshot" "create --from an image manifest is refused"
+# What a create from a snapshot cannot change: the machine.
+run sbx create --vcpus 2 --from "$s1"
+like "$rc|$err" "^1|.*has the snapshot's vCPUs, memory and disk" "create --from refuses another size"
+run sbx create --allow 10.0.0.0/8 --from "$s1"
+like "$rc|$err" "^1|.*no network device: '--allow' and '--deny' do not apply" \
+	"egress rules for a snapshot of a machine without network are refused"
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunk": 2097152, "chunks": {"0000000000000000": "sha:%s"}}, "extra": {"network": {"enabled": true, "allow": [], "deny": []}}}' \
+	"$state" "$chunk" >"$T/s3"; s3=$(put "$T/s3")
+run sbx create --no-network --from "$s3"
+like "$rc|$err" "^1|.*'--no-network' cannot take the network device out" \
+	"--no-network cannot take the device out of a snapshot's machine"
 run sbx ls --ids
 is "$out" "$(printf 'sb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
 	"no failed create left a sandbox behind"

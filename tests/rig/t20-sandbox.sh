@@ -76,6 +76,30 @@ else
 	ok 1 "tmux is installed (apt-get install tmux)"
 fi
 
+# resize of a running sandbox waits for its next boot; stop drops memory
+# (and the files written since boot, which live in it); start boots the
+# disk clean with the new size.
+state() { sbx ls --json | python3 -c "import json,sys; print([s['state'] for s in json.load(sys.stdin) if s['id']=='$1'][0])"; }
+memmib() { sbx exec "$1" -- awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo; }
+sbx exec "$id" -- sh -c 'echo before-stop >/tmp/mark'
+sbx resize --vcpus 1 --memory 768M "$id" >"$T/resize.out" 2>"$T/resize.err"
+is "$?|$(cat "$T/resize.out")" "0|$id: 1 vCPUs, 768 MiB at its next start (now 2 vCPUs, 512 MiB)" \
+	"resize of a running sandbox is recorded for its next start"
+is "$(sbx exec "$id" -- nproc)" 2 "the running guest keeps its vCPUs"
+sbx stop "$id"
+is "$?|$(state "$id")" "0|stopped" "sbx stop stops it"
+t0=$(date +%s%N)
+sbx start "$id" 2>"$T/start.err"
+st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sed 's/^/# /' "$T/start.err"
+is "$st|$(state "$id")" "0|running" "sbx start boots it again (${ms} ms)"
+mem=$(memmib "$id")
+is "$(sbx exec "$id" -- nproc)|$([ "${mem:-0}" -gt 600 ] && [ "${mem:-0}" -le 768 ] && echo sized)" "1|sized" \
+	"it boots with the new size (nproc 1, MemTotal ${mem} MiB of 768)"
+is "$(sbx exec "$id" -- sh -c 'cat /tmp/mark 2>/dev/null || echo gone')" gone \
+	"files written before the stop are gone (they lived in memory)"
+
 # A killed VMM is noticed.
 pid=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 kill -9 "$pid"; sleep 1

@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..17"
+echo "1..22"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -59,6 +59,41 @@ head=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdi
 is "$head" "$snap" "sbx create webapp restores the template snapshot instead of booting"
 is "$(sbx exec "$id" -- python3 -c "$get8000" 2>&1)|$(sbx exec "$id" -- python3 /srv/app/answer.py 2>&1)" \
 	"hello-from-the-template|42" "the started server answers at once and the steps' files are there"
+
+# The template's settings reach its sandboxes: idle timeout, egress rule,
+# environment; create options add to them or override them.
+settings() {
+	sbx inspect "$1" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+x = d.get("extra", {})
+print(x.get("idle_timeout_ms", "never"), ",".join(x["network"]["deny"]), ",".join(x.get("env", [])))'
+}
+is "$(settings "$id")" "45000 192.0.2.0/24 LANG=C.UTF-8,GREETING=hello-from-the-template" \
+	"a sandbox of webapp records the template's idle timeout, egress rule and environment"
+vmm_args=$(tr '\0' ' ' </proc/"$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')"/cmdline)
+case $vmm_args in
+*--idle-timeout=45000ms*--net=*) ok 0 "its restored VMM runs with the template's idle timeout and egress policy" ;;
+*) ok 1 "its restored VMM runs with the template's idle timeout and egress policy"; echo "# $vmm_args" ;;
+esac
+refused='import socket, time
+t = time.monotonic()
+try:
+    socket.create_connection(("192.0.2.1", 80), timeout=10)
+    print("connected")
+except OSError as e:
+    print(type(e).__name__, "fast" if time.monotonic() - t < 3 else "slow")'
+is "$(sbx exec "$id" -- sh -c 'echo $GREETING')|$(sbx exec "$id" -- python3 -c "$refused" 2>&1)" \
+	"hello-from-the-template|ConnectionRefusedError fast" \
+	"commands get the template's env; the template's denied CIDR fails at once"
+sbx rm -f "$id" >/dev/null 2>&1
+id=$(sbx create --idle-timeout 0 --deny 198.51.100.0/24 --env GREETING=from-create webapp 2>"$T/create2.err")
+sed 's/^/# /' "$T/create2.err"
+is "$(settings "$id")|$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("head", ""))')" \
+	"never 192.0.2.0/24,198.51.100.0/24 LANG=C.UTF-8,GREETING=from-create|$snap" \
+	"create options override the idle timeout and env, add deny rules, and still restore"
+is "$(sbx exec "$id" -- sh -c 'echo $GREETING')|$(sbx exec -e GREETING=from-exec "$id" -- sh -c 'echo $GREETING')|$(sbx exec "$id" -- python3 -c "${refused/192.0.2.1/198.51.100.1}" 2>&1)" \
+	"from-create|from-exec|ConnectionRefusedError fast" \
+	"exec's env wins over the sandbox's; the added rule is enforced"
 sbx rm -f "$id" >/dev/null 2>&1
 
 t0=$(now_ms)

@@ -150,33 +150,49 @@ END_TEST
 
 START_TEST(test_create_parse)
 {
-	struct sbx_strvec env = SBX_STRVEC_INIT;
+	struct sbx_serve_create_bufs b = { SBX_STRVEC_INIT, SBX_STRVEC_INIT,
+	    SBX_STRVEC_INIT };
 	struct sbx_create_opts o;
 	struct sbx_err e;
 	json_t *j;
 
 	j = json_loads("{\"template\": \"python\", \"name\": \"web\", "
 	    "\"vcpus\": 2, \"memory\": \"512M\", \"disk\": 1073741824, "
-	    "\"env\": [\"X=1\"]}", 0, NULL);
-	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &env, &e), 0);
+	    "\"env\": [\"X=1\"], \"allow\": [\"example.org\"], "
+	    "\"deny\": [\"10.0.0.0/8\", \"192.0.2.7\"]}", 0, NULL);
+	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &b, &e), 0);
 	ck_assert_str_eq(o.template, "python");
 	ck_assert_str_eq(o.name, "web");
 	ck_assert_int_eq(o.vcpus, 2);
 	ck_assert_uint_eq(o.memory, 512u << 20);
 	ck_assert_uint_eq(o.disk, 1u << 30);
 	ck_assert_int_eq(o.idle_timeout_ms, -1);
-	ck_assert_ptr_eq(o.env, &env);
-	ck_assert_str_eq(env.v[0], "X=1");
+	ck_assert_ptr_eq(o.env, &b.env);
+	ck_assert_str_eq(b.env.v[0], "X=1");
+	ck_assert_int_eq(o.allow->nr, 1);
+	ck_assert_str_eq(o.allow->v[0], "example.org");
+	ck_assert_int_eq(o.deny->nr, 2);
+	ck_assert_str_eq(o.deny->v[1], "192.0.2.7");
+	ck_assert_int_eq(o.no_network, 0);
 	json_decref(j);
-	sbx_strvec_clear(&env);
+	sbx_serve_create_bufs_clear(&b);
+	j = json_loads("{\"no_network\": true}", 0, NULL);
+	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &b, &e), 0);
+	ck_assert_int_eq(o.no_network, 1);
+	json_decref(j);
 	j = json_loads("{\"memory\": \"lots\"}", 0, NULL);
-	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &env, &e), SBX_EUSAGE);
+	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &b, &e), SBX_EUSAGE);
 	ck_assert_msg(strstr(e.msg, "field 'memory'"), "message '%s'", e.msg);
 	json_decref(j);
 	j = json_loads("{\"vcpus\": 1000}", 0, NULL);
-	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &env, &e), SBX_EUSAGE);
+	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &b, &e), SBX_EUSAGE);
 	ck_assert_msg(strstr(e.msg, "'vcpus'"), "message '%s'", e.msg);
 	json_decref(j);
+	j = json_loads("{\"deny\": [\"10.0.0.0/8\", 7]}", 0, NULL);
+	ck_assert_int_eq(sbx_serve_create_parse(j, &o, &b, &e), SBX_EUSAGE);
+	ck_assert_msg(strstr(e.msg, "'deny[1]'"), "message '%s'", e.msg);
+	json_decref(j);
+	sbx_serve_create_bufs_clear(&b);
 }
 END_TEST
 

@@ -751,6 +751,49 @@ START_TEST(test_check_paths_and_json)
 }
 END_TEST
 
+/* What sandboxes of a template get (image and template manifests). */
+START_TEST(test_sandbox_settings_json)
+{
+	struct sbx_template *t = parse_ok(
+	    "from: {debian: bookworm}\n"
+	    "env: {B: two, A: one}\n"
+	    "resources: {vcpus: 3, memory: 768M}\n"
+	    "idle_timeout: 90s\n"
+	    "network: {allow: [example.org], deny: [10.0.0.0/8, 192.0.2.7]}\n");
+	json_t *o = sbx_template_sandbox_json(t), *d;
+
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "vcpus")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "memory")),
+	    768LL << 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "disk")),
+	    SBX_TEMPLATE_DEF_DISK);
+	ck_assert_int_eq(json_integer_value(json_object_get(o,
+	    "idle_timeout_ms")), 90000);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o,
+	    "allow"), 0)), "example.org");
+	d = json_object_get(o, "deny");
+	ck_assert_int_eq(json_array_size(d), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(d, 1)), "192.0.2.7");
+	/* Environment in file order, as KEY=value. */
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o,
+	    "env"), 0)), "B=two");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o,
+	    "env"), 1)), "A=one");
+	json_decref(o);
+	sbx_template_free(t);
+
+	/* "never" is 0, not the 5m default. */
+	t = parse_ok("from: {debian: bookworm}\nidle_timeout: never\n");
+	o = sbx_template_sandbox_json(t);
+	ck_assert_int_eq(json_integer_value(json_object_get(o,
+	    "idle_timeout_ms")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "vcpus")),
+	    SBX_TEMPLATE_DEF_VCPUS);
+	json_decref(o);
+	sbx_template_free(t);
+}
+END_TEST
+
 /* Every key the parser knows is documented in doc/sbx-template.5. */
 START_TEST(test_man_page_lists_keys)
 {
@@ -806,6 +849,7 @@ Suite *suite_template(void)
 	tcase_add_test(tc, test_parents);
 	tcase_add_test(tc, test_check_paths_and_json);
 	tcase_add_test(tc, test_man_page_lists_keys);
+	tcase_add_test(tc, test_sandbox_settings_json);
 	suite_add_tcase(s, tc);
 	return s;
 }

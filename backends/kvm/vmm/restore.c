@@ -34,6 +34,7 @@
 #include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/net_policy.h"
 #include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/snapstate.h"
 #include "kvm/vmm/state.h"
@@ -88,6 +89,11 @@ config_load(const struct snap_image *img, json_t **jout,
 	cfg->disk = json_string_value(json_object_get(j, "disk"));
 	cfg->vsock = json_string_value(json_object_get(j, "vsock"));
 	cfg->net = json_string_value(json_object_get(j, "net"));
+	if (run->net && !cfg->net)
+		return sbx_err_set(e, SBX_EUSAGE, "--net: the snapshot's "
+		    "machine has no network device");
+	if (run->net)	/* sbx's record of the sandbox's rules now */
+		cfg->net = run->net;
 	cfg->disk_ro = json_is_true(json_object_get(j, "disk_ro"));
 	cfg->rng = json_is_true(json_object_get(j, "rng"));
 	cfg->memory = json_integer_value(json_object_get(j, "memory"));
@@ -373,7 +379,8 @@ fail:
 static const char restore_usage[] =
     "usage: sbx-vmm --restore DIR [--control SOCK] [--vsock SOCK]\n"
     "               [--serial-log PATH] [--id SBXID]\n"
-    "               [--idle-timeout DURATION --hibernate-dir DIR]\n";
+    "               [--idle-timeout DURATION --hibernate-dir DIR]\n"
+    "               [--net POLICY]\n";
 
 int
 snap_restore_main(int argc, char **argv)
@@ -386,6 +393,7 @@ snap_restore_main(int argc, char **argv)
 		{ "id", required_argument, NULL, 'I' },
 		{ "idle-timeout", required_argument, NULL, 'T' },
 		{ "hibernate-dir", required_argument, NULL, 'H' },
+		{ "net", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct snap_run run = { .report_fd = -1, .mem_fd = -1 };
@@ -419,6 +427,12 @@ snap_restore_main(int argc, char **argv)
 		case 'H':
 			if (idle_option(o, optarg, &e) < 0) {
 				fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+				return SBX_VMM_EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			if (net_policy_option(o, optarg, &run.net, &e) < 0) {
+				fprintf(stderr, "sbx-vmm: --net: %s\n", e.msg);
 				return SBX_VMM_EXIT_USAGE;
 			}
 			break;

@@ -117,6 +117,8 @@ struct snap_run {
 	const char *mem_dir;	/* restore: else DIR/memory.d (chunks) */
 	uint64_t idle_ms;	/* auto-hibernate after this (idle.h), 0 */
 	const char *idle_dir;	/* ... into this directory */
+	const char *net;	/* restore: egress policy replacing the
+				   saved one (net_policy.h), or NULL */
 };
 
 /* Builds the VM from `img` + `run`, runs it, returns its exit status. */
