@@ -286,8 +286,12 @@ kvm_list(struct sbx_conn *c, struct sbx_sandbox **out, size_t *n,
 			*e = ignore;
 			goto fail;
 		}
-		if (kvm_refresh(c, &v[k], e) < 0) {
-			k++;
+		sbx_err_clear(&ignore);
+		if (kvm_refresh(c, &v[k], &ignore) < 0) {
+			sbx_sandbox_release(&v[k]);
+			if (ignore.code == SBX_ENOENT)	/* removed meanwhile */
+				continue;
+			*e = ignore;
 			goto fail;
 		}
 		k++;

@@ -80,7 +80,7 @@ fi
 # (and the files written since boot, which live in it); start boots the
 # disk clean with the new size.
 state() { sbx ls --json | python3 -c "import json,sys; print([s['state'] for s in json.load(sys.stdin) if s['id']=='$1'][0])"; }
-memmib() { sbx exec "$1" -- awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo; }
+memmib() { sbx exec "$1" -- sh -c 'read -r _ kb _ </proc/meminfo; echo $((kb / 1024))'; }
 sbx exec "$id" -- sh -c 'echo before-stop >/tmp/mark'
 sbx resize --vcpus 1 --memory 768M "$id" >"$T/resize.out" 2>"$T/resize.err"
 is "$?|$(cat "$T/resize.out")" "0|$id: 1 vCPUs, 768 MiB at its next start (now 2 vCPUs, 512 MiB)" \

@@ -10,7 +10,7 @@
 # threads or RSS (a leak). Prints requests/s and p50/p99 per operation
 # (doc/BENCHMARKS.md records them).
 #
-#   SBXT_LOAD_CLIENTS (default 3), SBXT_LOAD_SECONDS (default 40)
+#   SBXT_LOAD_CLIENTS (default 3), SBXT_LOAD_SECONDS (default 30)
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -22,7 +22,7 @@ export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
 export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
 unset SBX_TOKEN SBX_REMOTE
 clients=${SBXT_LOAD_CLIENTS:-3}
-secs=${SBXT_LOAD_SECONDS:-40}
+secs=${SBXT_LOAD_SECONDS:-30}
 n=0 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
 is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }

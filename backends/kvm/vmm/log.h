@@ -11,5 +11,11 @@
 /* Sets the sandbox id shown in every message (NULL: none). */
 void vmm_log_set_id(const char *id);
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A death by signal (a fault, or SIGTERM/SIGINT/SIGHUP before the VMM
+ * takes them over with its signalfd) leaves "killed by signal N (code C)
+ * at ADDR | from pid P" in the log first.
+ */
+void vmm_log_fatal_signals(void);
 
 #endif

@@ -294,6 +294,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	int status;
 
+	vmm_log_fatal_signals();
 	if (argc > 1 && !strncmp(argv[1], "--restore", 9))
 		return snap_restore_main(argc, argv);	/* snapshot.h */
 	status = parse_args(argc, argv, &cfg, &ctl_path);
