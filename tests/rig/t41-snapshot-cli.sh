@@ -112,7 +112,7 @@ ok $([ "${added1:-0}" -gt 0 ] && [ "${added2:-0}" -gt 0 ] && [ "$((added2 * 2))"
 mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m.get(sys.argv[2]))' "$SBX_HOME/objects/${1:0:2}/${1:2}" "$2"; }
 w1=$(mf "$s1id" written_bytes) w2=$(mf "$s2id" written_bytes) dp=$(mf "$s2id" dirty_pages)
 ok $([ "$(mf "$s2id" diff)" = True ] && [ "$(mf "$s1id" diff)" = False ] && [ "$((w2 * 2))" -lt "${w1:-0}" ] && echo 0 || echo 1) \
-	"the second is a diff: the VMM wrote only dirtied chunks ($w2 bytes against $w1)"
+	"the second is a diff: the VMM wrote only what changed ($w2 bytes against $w1)"
 log=$(sbx log "$id")
 echo "$log" | sed 's/^/# log: /'
 is "$(echo "$log" | awk '{ print $1 }' | tr '\n' ' ')" "${s2id:0:12} ${s1id:0:12} " "sbx log shows the chain, newest first"
