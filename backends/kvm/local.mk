@@ -8,6 +8,7 @@ sbx_vmm_common = \
 	%reldir%/vmm/acpi.c %reldir%/vmm/acpi.h \
 	%reldir%/vmm/boot.c %reldir%/vmm/boot.h \
 	%reldir%/vmm/cpu.c %reldir%/vmm/cpu.h \
+	%reldir%/vmm/delta.c %reldir%/vmm/delta.h \
 	%reldir%/vmm/devices.h \
 	%reldir%/vmm/i8042.c %reldir%/vmm/i8042.h \
 	%reldir%/vmm/layout.h \
@@ -57,6 +58,7 @@ tests_unit_check_sbx_SOURCES += tests/unit/check_vmm_net.c \
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_blk.c \
 	tests/unit/check_vmm_boot.c \
+	tests/unit/check_vmm_delta.c \
 	tests/unit/check_vmm_serial.c tests/unit/check_vmm_virtq.c
 
 # The rig tests tests/rig/t1*-vmm-*.sh (booting Debian guests under

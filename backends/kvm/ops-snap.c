@@ -540,6 +540,19 @@ store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
 		json_object_set_new(m, "memory", json_pack("{s:I, s:I, s:o}",
 		    "size", (json_int_t)size, "chunk",
 		    (json_int_t)SNAP_CHUNK, "chunks", json_incref(chunks)));
+	/*
+	 * A diff's page delta: the pages of the parent's chunks that changed
+	 * since they were last written whole (the VMM folds earlier deltas
+	 * into it, so the parent's delta is not carried over).
+	 */
+	path = xasprintf("%s/delta", dir);
+	if (r == 0 && access(path, F_OK) == 0) {
+		r = put_counted(c, path, &id, added, e);
+		if (r == 0)
+			json_object_set_new(json_object_get(m, "memory"),
+			    "delta", sbx_manifest_ref_json(&id));
+	}
+	free(path);
 	json_decref(chunks);
 	free(mdir);
 	return r;
@@ -563,6 +576,9 @@ snapdir_remove(const char *dir)
 	if (d)
 		closedir(d);
 	rmdir(mdir);
+	p = xasprintf("%s/delta", dir);
+	unlink(p);
+	free(p);
 	p = xasprintf("%s/state", dir);
 	unlink(p);
 	free(p);
@@ -608,7 +624,7 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	char ref[SBX_MANIFEST_REF_SIZE];
 	json_t *rep, *req, *m = NULL, *base = NULL, *dirty = NULL;
 	char *since = NULL, *mark = NULL;
-	json_int_t written = 0, dirty_pages = 0;
+	json_int_t written = 0, dirty_pages = 0, delta_pages = 0;
 	uint64_t added = 0;
 	int rc = -1, locked = 0, diff = 0;
 
@@ -644,6 +660,7 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	    xstrdup(json_string_value(json_object_get(rep, "mark"))) : NULL;
 	dirty = json_incref(json_object_get(rep, "dirty"));
 	dirty_pages = json_integer_value(json_object_get(rep, "dirty_pages"));
+	delta_pages = json_integer_value(json_object_get(rep, "delta_pages"));
 	json_decref(rep);
 	m = json_pack("{s:s, s:{s:i, s:I}, s:s, s:I, s:s}",
 	    "type", "snapshot",
@@ -662,8 +679,10 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	json_object_set_new(m, "added_bytes", json_integer((json_int_t)added));
 	json_object_set_new(m, "written_bytes", json_integer(written));
 	json_object_set_new(m, "diff", json_boolean(diff));
-	if (diff)
+	if (diff) {
 		json_object_set_new(m, "dirty_pages", json_integer(dirty_pages));
+		json_object_set_new(m, "delta_pages", json_integer(delta_pages));
+	}
 	if (mark)
 		json_object_set_new(m, "vmm_mark", json_string(mark));
 	if (sb.image[0]) {
@@ -826,6 +845,19 @@ snap_link(struct sbx_conn *c, json_t *m, const char *dir, struct sbx_err *e)
 		r = sbx_err_sys(e, "cannot link '%s'", lnk);
 	free(obj);
 	free(lnk);
+	if (r == 0 && json_object_get(mem, "delta")) {
+		/* The page delta of a diff snapshot (snapshot-format.md). */
+		if (!(obj = snap_object(c, json_string_value(json_object_get(
+		    mem, "delta")), "memory delta", e)))
+			r = -1;
+		else {
+			lnk = xasprintf("%s/delta", dir);
+			if (symlink(obj, lnk) < 0)
+				r = sbx_err_sys(e, "cannot link '%s'", lnk);
+			free(obj);
+			free(lnk);
+		}
+	}
 	json_object_foreach(chunks, key, v) {
 		if (r < 0)
 			break;

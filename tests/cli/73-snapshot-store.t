@@ -3,8 +3,9 @@
 # snapshot manifests written here by hand (newest first, --json), and
 # `sbx snapshot` / `sbx log` / `sbx create --from` refuse what they must
 # with clear errors - a stopped sandbox, a missing or non-snapshot object,
-# a manifest without memory, a bad chunk offset, a chunk missing from the
-# store - leaving no sandbox behind. Real snapshots: tests/rig/t41.
+# a manifest without memory, a bad chunk offset, a chunk or page delta
+# missing from the store - leaving no sandbox behind; gc keeps a head's
+# page delta. Real snapshots: tests/rig/t41.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 plan 19
 
@@ -73,6 +74,22 @@ printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "c
 run sbx create --from "$b3"
 like "$err" "memory chunk object $(echo "$missing" | cut -c1-12) is missing from the store" \
 	"a chunk missing from the store is named"
+# A diff snapshot names its page delta as memory.delta.
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunks": {"0000000000000000": "sha:%s"}, "delta": "sha:%s"}}' "$state" "$chunk" "$missing" >"$T/b4"; b4=$(put "$T/b4")
+run sbx create --from "$b4"
+like "$err" "memory delta object $(echo "$missing" | cut -c1-12) is missing from the store" \
+	"a page delta missing from the store is named"
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunks": {}, "delta": 7}}' "$state" >"$T/b5"; b5=$(put "$T/b5")
+run sbx create --from "$b5"
+like "$err" "no valid memory delta" "a page delta that is not an object reference is refused"
+printf 'SBXDLTA-not-really' >"$T/delta"; delta=$(put "$T/delta")
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunk": 2097152, "chunks": {"0000000000000000": "sha:%s"}, "delta": "sha:%s"}, "message": "diff", "time": 1764000200, "sandbox": "sb-deltadel2345"}' \
+	"$state" "$chunk" "$delta" >"$T/s3"; s3=$(put "$T/s3")
+mk sb-deltadel2345 stopped "$s3"
+run sbx gc
+obj() { echo "$SBX_HOME/objects/$(echo "$1" | cut -c1-2)/$(echo "$1" | cut -c3-)"; }
+is "$rc|$(test -f "$(obj "$delta")" && echo kept)|$(test -f "$(obj "$b5")" || echo swept)" "0|kept|swept" \
+	"gc keeps the page delta a head reaches (and sweeps what none does)"
 run sbx create --from "$img"
 like "$err" "is not a snapshot" "create --from an image manifest is refused"
 # What a create from a snapshot cannot change: the machine.
@@ -87,6 +104,6 @@ run sbx create --no-network --from "$s3"
 like "$rc|$err" "^1|.*'--no-network' cannot take the network device out" \
 	"--no-network cannot take the device out of a snapshot's machine"
 run sbx ls --ids
-is "$out" "$(printf 'sb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
+is "$out" "$(printf 'sb-deltadel2345\nsb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
 	"no failed create left a sandbox behind"
 exit $_fail

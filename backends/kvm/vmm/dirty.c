@@ -110,3 +110,14 @@ dirty_start(struct vmm *vm, struct sbx_err *e)
 	    (unsigned long long)track.gen);
 	return 0;
 }
+
+void
+dirty_forget(void)
+{
+	if (!track.on)
+		return;
+	track.gen++;
+	snprintf(track.mark, sizeof(track.mark), "%016llx-%llu",
+	    (unsigned long long)track.instance,
+	    (unsigned long long)track.gen);
+}

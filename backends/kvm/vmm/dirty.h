@@ -32,5 +32,11 @@ int dirty_collect(struct vmm *vm, uint64_t **bits, struct sbx_err *e);
  * on. The vCPUs must be paused.
  */
 int dirty_start(struct vmm *vm, struct sbx_err *e);
+/*
+ * Moves the mark on without a new round: after a diff snapshot failed
+ * (its logs were read and cleared), no later snapshot may be a diff
+ * against the old mark. Tracking stays on; the next one is full.
+ */
+void dirty_forget(void);
 
 #endif

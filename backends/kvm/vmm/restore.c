@@ -30,6 +30,7 @@
 #include "core/xmalloc.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/delta.h"
 #include "kvm/vmm/dirty.h"
 #include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
@@ -239,6 +240,30 @@ attach_chunks(struct vmm *vm, const char *dir, struct sbx_err *e)
 	return r;
 }
 
+/*
+ * Copies the pages of page delta `path` (delta.h) over the mapped RAM:
+ * the only bytes of RAM a restore reads, as many as the diff snapshots
+ * since the last whole chunks changed. NULL: there is none.
+ */
+static int
+attach_delta(struct vmm *vm, const char *path, struct sbx_err *e)
+{
+	int64_t n;
+	int fd;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot open '%s'", path);
+	n = delta_apply(fd, vm->mem.host, vm->mem.size, path, e);
+	close(fd);
+	if (n < 0)
+		return -1;
+	vmm_log("applied %lld pages of '%s'", (long long)n, path);
+	return 0;
+}
+
 /* Puts the snapshot's RAM under the VM's memory slots. */
 static int
 memory_attach(struct vmm *vm, const struct snap_image *img,
@@ -256,7 +281,8 @@ memory_attach(struct vmm *vm, const struct snap_image *img,
 		return move_inherited(run->inherit, vm->mem.host,
 		    vm->mem.size, e);
 	if (run->mem_fd < 0 && run->mem_dir)
-		return attach_chunks(vm, run->mem_dir, e);
+		return attach_chunks(vm, run->mem_dir, e) < 0 ? -1 :
+		    attach_delta(vm, run->delta, e);
 	{
 		struct stat st;
 
@@ -273,7 +299,7 @@ memory_attach(struct vmm *vm, const struct snap_image *img,
 	    MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, run->mem_fd, 0);
 	if (p == MAP_FAILED)
 		return sbx_err_sys(e, "cannot map the memory file");
-	return 0;
+	return attach_delta(vm, run->delta, e);
 }
 
 static void
@@ -481,6 +507,18 @@ snap_restore_main(int argc, char **argv)
 		    "a 'memory.d' directory (%s)", dir, strerror(errno));
 		snap_image_free(&img);
 		return SBX_VMM_EXIT_ERROR;
+	}
+	{
+		static char dpath[4096];
+		struct stat dst;
+
+		/*
+		 * A diff snapshot's page delta, applied over the memory; a
+		 * dangling link to it is an error, not "no delta".
+		 */
+		snprintf(dpath, sizeof(dpath), "%s/delta", dir);
+		if (lstat(dpath, &dst) == 0 || errno != ENOENT)
+			run.delta = dpath;
 	}
 	st = snap_run_vm(&img, &run);
 	if (run.mem_fd >= 0)

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "kvm/vmm/delta.h"
 #include "kvm/vmm/dirty.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/snapshot.h"
@@ -33,24 +34,7 @@ snap_set_config(const struct vmm_config *cfg)
 uint32_t
 snap_crc32c(uint32_t crc, const void *p, size_t len)
 {
-	static uint32_t table[256];
-	const uint8_t *s = p;
-	size_t i;
-
-	if (!table[1]) {
-		for (i = 0; i < 256; i++) {
-			uint32_t c = i;
-			int k;
-
-			for (k = 0; k < 8; k++)
-				c = c & 1 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
-			table[i] = c;
-		}
-	}
-	crc = ~crc;
-	for (i = 0; i < len; i++)
-		crc = table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return delta_crc32c(crc, p, len);
 }
 
 static void
@@ -310,76 +294,223 @@ range_zero(const struct gmem *m, uint64_t start, uint64_t len)
  * `chunk` bytes of RAM that are not all zero (the last may be shorter).
  * The store keeps each as its own object, so a chunk that did not change
  * between two snapshots is stored once.
+ *
+ * A diff snapshot (bits != NULL) writes the changed pages of a chunk to
+ * the page delta DIR/delta (delta.h) instead of the whole chunk, while
+ * the chunk has few of them. The delta is cumulative: it holds every
+ * page that moved into a delta since its chunk was last written whole
+ * (delta_acc), so a restore applies exactly one delta over the chunks,
+ * however long the chain of diffs. A chunk with more than 1/DELTA_DIV of
+ * its pages in the delta is written whole again (and its pages leave the
+ * delta), and the delta never exceeds DELTA_MAX_PAGES: both bound what
+ * each later diff rewrites and what a restore reads.
  */
-/* True if any page of [start, start + len) is set in `bits`. */
+#define DELTA_DIV 4
+#define DELTA_MAX_PAGES 4096	/* 16 MiB */
+
+/*
+ * Pages whose newest copy is in the last diff's delta (bit i = host page
+ * i), or NULL after a full snapshot. Only a diff against this VMM's own
+ * last snapshot uses it, and that one's manifest holds exactly these.
+ */
+static uint64_t *delta_acc;
+
 static bool
-range_dirty(const uint64_t *bits, uint64_t start, uint64_t len)
+page_set(const uint64_t *bits, uint64_t page)
 {
-	uint64_t p;
+	return bits && (bits[page / 64] >> (page % 64) & 1);
+}
+
+/* Pages of [start, start + len) that are in `bits` or `acc`. */
+static uint64_t
+range_count(const uint64_t *bits, const uint64_t *acc, uint64_t start,
+    uint64_t len)
+{
+	uint64_t p, n = 0;
 
 	for (p = start / GMEM_PAGE; p < (start + len) / GMEM_PAGE; p++)
-		if (bits[p / 64] >> (p % 64) & 1)
-			return true;
-	return false;
+		n += page_set(bits, p) || page_set(acc, p);
+	return n;
+}
+
+/* Writes RAM [off, off + len) as the chunk file `path` (temp + rename). */
+static int64_t
+write_chunk_file(const struct gmem *m, const char *d, uint64_t off,
+    uint64_t len, struct sbx_err *e)
+{
+	char tmp[4200], path[4200];
+	int64_t w;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%016llx", d, (unsigned long long)off);
+	snprintf(tmp, sizeof(tmp), "%s/.%016llx.tmp", d,
+	    (unsigned long long)off);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot create '%s'", tmp);
+	w = write_range(m, off, len, fd, e);
+	if (w < 0)
+		r = (int)w;
+	else if (fsync(fd) < 0)
+		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return w;
+}
+
+/* Writes DIR/delta (temp + rename) holding the pages at `offs`. */
+static int64_t
+write_delta_file(const struct gmem *m, const char *dir, const uint64_t *offs,
+    size_t n, struct sbx_err *e)
+{
+	char tmp[4200], path[4200];
+	int64_t w;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/delta", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.delta.tmp", dir);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot create '%s'", tmp);
+	w = delta_write(fd, m->host, m->size, offs, n, e);
+	if (w < 0)
+		r = -1;
+	else if (fsync(fd) < 0)
+		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return w;
+}
+
+/*
+ * The most delta pages a chunk may have and stay out of a rewrite: at
+ * most 1/DELTA_DIV of a chunk, halved until the whole delta fits
+ * DELTA_MAX_PAGES (0: every changed chunk is written whole).
+ */
+static uint64_t
+delta_limit(const struct gmem *m, uint64_t chunk, const uint64_t *bits,
+    const uint64_t *acc)
+{
+	uint64_t lim = chunk / GMEM_PAGE / DELTA_DIV, nch, *cnt, i, total;
+
+	nch = (m->size + chunk - 1) / chunk;
+	cnt = xcalloc(nch, sizeof(*cnt));
+	for (i = 0; i < nch; i++) {
+		uint64_t off = i * chunk;
+
+		cnt[i] = range_count(bits, acc, off, m->size - off < chunk ?
+		    m->size - off : chunk);
+	}
+	for (;;) {
+		for (total = 0, i = 0; i < nch; i++)
+			if (cnt[i] <= lim)
+				total += cnt[i];
+		if (total <= DELTA_MAX_PAGES || lim == 0)
+			break;
+		lim /= 2;
+	}
+	free(cnt);
+	return lim;
 }
 
 /*
  * With `bits` (a diff against the last chunked snapshot, dirty.h), only
- * chunks with a changed page are looked at; their offsets go to `dirty`
- * (written, or all zero now), the others are the parent's.
+ * chunks with a changed page or pages in the delta are looked at: the
+ * offsets of those written whole (or all zero now) go to `dirty`, the
+ * others keep the parent's chunk and put their pages in DIR/delta.
+ * *acc_out is the new delta_acc (NULL for a full snapshot), for the
+ * caller to keep once the snapshot succeeded.
  */
 static int
 write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
     const uint64_t *bits, json_t *dirty, int64_t *bytes, unsigned *nfiles,
-    struct sbx_err *e)
+    uint64_t *dpages, uint64_t **acc_out, struct sbx_err *e)
 {
-	char d[4096], tmp[4200], path[4200];
-	uint64_t off;
+	char d[4096], path[4200];
+	uint64_t off, lim = 0, *offs = NULL, *acc = NULL;
+	size_t noffs = 0, cap = 0;
 	int r = 0;
 
 	*bytes = 0;
 	*nfiles = 0;
+	*dpages = 0;
+	*acc_out = NULL;
 	snprintf(d, sizeof(d), "%s/memory.d", dir);
 	if (mkdir(d, 0700) < 0 && errno != EEXIST)
 		return sbx_err_sys(e, "cannot create '%s'", d);
+	if (bits) {
+		lim = delta_limit(m, chunk, bits, delta_acc);
+		acc = xcalloc(gmem_dirty_words(m), sizeof(*acc));
+	}
 	for (off = 0; off < m->size && r == 0; off += chunk) {
 		uint64_t len = m->size - off < chunk ? m->size - off : chunk;
+		uint64_t n = 0, p;
 		int64_t w;
-		int fd;
 
 		snprintf(path, sizeof(path), "%s/%016llx", d,
 		    (unsigned long long)off);
 		if (bits) {
-			if (!range_dirty(bits, off, len))
+			n = range_count(bits, delta_acc, off, len);
+			if (n == 0)
 				continue;
+		}
+		if (bits && n <= lim && !range_zero(m, off, len)) {
+			/* Few pages: they go to the delta, the chunk stays. */
+			for (p = off / GMEM_PAGE; p < (off + len) / GMEM_PAGE;
+			    p++) {
+				if (!page_set(bits, p) && !page_set(delta_acc, p))
+					continue;
+				if (noffs == cap) {
+					cap = cap ? cap * 2 : 1024;
+					offs = xrealloc(offs, cap *
+					    sizeof(*offs));
+				}
+				offs[noffs++] = p * GMEM_PAGE;
+				acc[p / 64] |= 1ULL << (p % 64);
+			}
+			continue;
+		}
+		if (bits)
 			json_array_append_new(dirty, json_integer(
 			    (json_int_t)off));
-		}
 		if (range_zero(m, off, len)) {
 			unlink(path);
 			continue;
 		}
-		snprintf(tmp, sizeof(tmp), "%s/.%016llx.tmp", d,
-		    (unsigned long long)off);
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return sbx_err_sys(e, "cannot create '%s'", tmp);
-		w = write_range(m, off, len, fd, e);
-		if (w < 0)
+		w = write_chunk_file(m, d, off, len, e);
+		if (w < 0) {
 			r = (int)w;
-		else if (fsync(fd) < 0)
-			r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
-		close(fd);
-		if (r == 0 && rename(tmp, path) < 0)
-			r = sbx_err_sys(e, "cannot rename '%s'", tmp);
-		if (r < 0) {
-			unlink(tmp);
 			break;
 		}
 		*bytes += w;
 		(*nfiles)++;
 	}
+	snprintf(path, sizeof(path), "%s/delta", dir);
+	unlink(path);	/* a delta from an earlier snapshot in `dir` */
+	if (r == 0 && noffs) {
+		int64_t w = write_delta_file(m, dir, offs, noffs, e);
+
+		if (w < 0) {
+			r = -1;
+		} else {
+			*bytes += w;
+			(*nfiles)++;
+			*dpages = noffs;
+		}
+	}
+	free(offs);
 	if (r == 0) {
 		int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -387,6 +518,9 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 			fsync(dfd);
 			close(dfd);
 		}
+		*acc_out = acc;
+	} else {
+		free(acc);
 	}
 	return r;
 }
@@ -460,7 +594,7 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	struct sbx_buf st = SBX_BUF_INIT;
 	struct timespec t0;
 	int64_t mbytes = 0, sbytes = 0;
-	uint64_t pause_ms, *bits = NULL;
+	uint64_t pause_ms, *bits = NULL, *acc = NULL, dpages = 0;
 	unsigned nfiles = 1;
 	json_t *dirty = json_array(), *rep;
 	const char *mark;
@@ -475,6 +609,8 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	}
 	snprintf(path, sizeof(path), "%s/state", dir);
 	unlink(path);	/* an old state must never pair with new memory */
+	snprintf(path, sizeof(path), "%s/delta", dir);
+	unlink(path);	/* nor an old page delta */
 	if (vmm_pause(vm, 5000, &e) < 0)
 		goto fail;
 	r = snap_capture(vm, &st, &e);
@@ -483,10 +619,18 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 		r = dirty_collect(vm, &bits, &e);
 	if (r == 0)
 		r = chunk ? write_chunks(&vm->mem, dir, chunk, bits, dirty,
-		    &mbytes, &nfiles, &e) : write_file(dir, "memory", NULL, 0,
-		    &vm->mem, &mbytes, &e);
+		    &mbytes, &nfiles, &dpages, &acc, &e) : write_file(dir,
+		    "memory", NULL, 0, &vm->mem, &mbytes, &e);
 	if (r == 0 && chunk)
 		r = dirty_start(vm, &e);	/* the next diff is from here */
+	if (r == 0 && chunk) {
+		free(delta_acc);
+		delta_acc = acc;	/* what the next diff's delta carries */
+		acc = NULL;
+	} else if (r < 0 && bits) {
+		dirty_forget();	/* the logs are spent: no diff from the mark */
+	}
+	free(acc);
 	vmm_resume(vm);
 	if (r < 0)
 		goto fail;
@@ -514,6 +658,8 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 			pages += __builtin_popcountll(bits[i]);
 		json_object_set(rep, "dirty", dirty);
 		json_object_set_new(rep, "dirty_pages", json_integer(pages));
+		json_object_set_new(rep, "delta_pages",
+		    json_integer((json_int_t)dpages));
 	}
 	json_decref(dirty);
 	free(bits);

@@ -115,6 +115,7 @@ struct snap_run {
 	uint8_t *inherit;	/* fork: the parent's RAM mapping, or NULL */
 	int mem_fd;		/* restore: the memory file, or -1 */
 	const char *mem_dir;	/* restore: else DIR/memory.d (chunks) */
+	const char *delta;	/* restore: DIR/delta (page delta), or NULL */
 	uint64_t idle_ms;	/* auto-hibernate after this (idle.h), 0 */
 	const char *idle_dir;	/* ... into this directory */
 	const char *net;	/* restore: egress policy replacing the
