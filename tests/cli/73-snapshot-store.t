@@ -7,7 +7,7 @@
 # missing from the store - leaving no sandbox behind; gc keeps a head's
 # page delta. Real snapshots: tests/rig/t41.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 19
+plan 22
 
 sbx ls >/dev/null 2>&1		# creates the store
 # put FILE: stores FILE as an object (BLAKE2b-256 name), prints its id.
