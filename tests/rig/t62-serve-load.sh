@@ -10,7 +10,8 @@
 # threads or RSS (a leak). Prints requests/s and p50/p99 per operation
 # (doc/BENCHMARKS.md records them).
 #
-#   SBXT_LOAD_CLIENTS (default 3), SBXT_LOAD_SECONDS (default 30)
+#   SBXT_LOAD_CLIENTS (default 2), SBXT_LOAD_SECONDS (default 15); kept small:
+# L1's kernel has crashed under heavier VM churn (tests/rig/README.md)
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -21,8 +22,8 @@ export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
 [ -x "$builddir/sbx" ] && export PATH="$builddir:$PATH"
 export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
 unset SBX_TOKEN SBX_REMOTE
-clients=${SBXT_LOAD_CLIENTS:-3}
-secs=${SBXT_LOAD_SECONDS:-30}
+clients=${SBXT_LOAD_CLIENTS:-2}
+secs=${SBXT_LOAD_SECONDS:-15}
 n=0 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
 is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
@@ -85,7 +86,7 @@ def call(c, method, path, body, want):
         return None, ms
     return data, ms
 def client(i):
-    c = http.client.HTTPConnection(host, int(port), timeout=600)
+    c = http.client.HTTPConnection(host, int(port), timeout=120)
     end = time.monotonic() + dur
     while time.monotonic() < end:
         data, ms = call(c, "POST", "/v1/sandboxes", json.dumps({"snapshot": snap}), 201)
