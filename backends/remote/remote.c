@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "core/json.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "remote/remote-int.h"
@@ -96,23 +97,11 @@ sandbox_from(struct sbx_conn *c, json_t *j, struct sbx_sandbox *sb,
 	return rc;
 }
 
-static json_t *
-strs_json(const struct sbx_strvec *v)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < v->nr; i++)
-		json_array_append_new(a, json_string(v->v[i]));
-	return a;
-}
-
 static int
 remote_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *out, struct sbx_err *e)
 {
-	json_t *in = json_object(), *res = NULL, *env;
-	size_t i;
+	json_t *in = json_object(), *res = NULL;
 	int rc;
 
 	sbx_sandbox_init(out);
@@ -135,16 +124,12 @@ remote_create(struct sbx_conn *c, const struct sbx_create_opts *o,
 	if (o->idle_timeout_ms >= 0)
 		json_object_set_new(in, "idle_timeout_ms",
 		    json_integer(o->idle_timeout_ms));
-	if (o->env && o->env->nr) {
-		env = json_array();
-		for (i = 0; i < o->env->nr; i++)
-			json_array_append_new(env, json_string(o->env->v[i]));
-		json_object_set_new(in, "env", env);
-	}
+	if (o->env && o->env->nr)
+		json_object_set_new(in, "env", sbx_json_strvec(o->env));
 	if (o->allow && o->allow->nr)
-		json_object_set_new(in, "allow", strs_json(o->allow));
+		json_object_set_new(in, "allow", sbx_json_strvec(o->allow));
 	if (o->deny && o->deny->nr)
-		json_object_set_new(in, "deny", strs_json(o->deny));
+		json_object_set_new(in, "deny", sbx_json_strvec(o->deny));
 	if (o->no_network)
 		json_object_set_new(in, "no_network", json_true());
 	rc = remote_call(c, "POST", xstrdup("/v1/sandboxes"), in, &res, e);

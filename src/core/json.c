@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/strvec.h"
 #include "core/parse.h"
 #include "core/utf8.h"
 #include "core/xmalloc.h"
@@ -403,4 +404,15 @@ sbx_json_set(json_t *root, const char *key, json_t *value)
 	if (json_object_set_new(root, key, value) < 0)
 		return SBX_EINVAL;
 	return 0;
+}
+
+json_t *
+sbx_json_strvec(const struct sbx_strvec *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; v && i < v->nr; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
 }

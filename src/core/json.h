@@ -109,4 +109,8 @@ json_t *sbx_json_string(const char *s, size_t len);
  */
 int sbx_json_set(json_t *root, const char *key, json_t *value);
 
+/* A new array of the strings of `v` (core/strvec.h). */
+struct sbx_strvec;
+json_t *sbx_json_strvec(const struct sbx_strvec *v);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "core/json.h"
 #include "core/strvec.h"
 #include "template/template.h"
 #include "core/banned.h"
@@ -31,16 +32,6 @@ env_json(const struct sbx_strvec *env)
 	return o;
 }
 
-static json_t *
-strs_json(const struct sbx_strvec *v)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < v->nr; i++)
-		json_array_append_new(a, json_string(v->v[i]));
-	return a;
-}
 
 /* A string or JSON null. */
 static json_t *
@@ -55,7 +46,7 @@ from_json(const struct sbx_template *t)
 	switch (t->from.kind) {
 	case SBX_FROM_DEBIAN:
 		return json_pack("{s:s, s:o}", "debian", t->from.suite,
-		    "packages", strs_json(&t->from.packages));
+		    "packages", sbx_json_strvec(&t->from.packages));
 	case SBX_FROM_TAR:
 		return json_pack("{s:s}", "tar", t->from.path);
 	case SBX_FROM_OCI:
@@ -146,8 +137,8 @@ sbx_template_json(const struct sbx_template *t)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "kernel", str_or_null(t->kernel));
 	json_object_set_new(o, "network", json_pack("{s:o, s:o}",
-	    "allow", strs_json(&t->net_allow),
-	    "deny", strs_json(&t->net_deny)));
+	    "allow", sbx_json_strvec(&t->net_allow),
+	    "deny", sbx_json_strvec(&t->net_deny)));
 	return o;
 }
 
@@ -159,7 +150,7 @@ sbx_template_sandbox_json(const struct sbx_template *t)
 	    "memory", (json_int_t)t->resources.memory,
 	    "disk", (json_int_t)t->resources.disk,
 	    "idle_timeout_ms", (json_int_t)t->idle_timeout_ms,
-	    "allow", strs_json(&t->net_allow),
-	    "deny", strs_json(&t->net_deny),
-	    "env", strs_json(&t->env));
+	    "allow", sbx_json_strvec(&t->net_allow),
+	    "deny", sbx_json_strvec(&t->net_deny),
+	    "env", sbx_json_strvec(&t->env));
 }

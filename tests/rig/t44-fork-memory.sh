@@ -8,25 +8,13 @@
 # MiB plus what each clone made its own. The test fails if a clone adds
 # more than an eighth of the touched memory, or does not see the data.
 set -u
-if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
-	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
-fi
-export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
-builddir=${SBX_TOP_BUILDDIR:-$PWD}
-export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
-[ -x "$builddir/sbx" ] && export PATH="$builddir:$PATH"
-export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
-n=0 failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
-is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
-T=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 src= kids=
 cleanup() {
 	for k in $kids $src; do sbx rm -f "$k" >/dev/null 2>&1; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 pid_of() { sbx inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; }
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 

@@ -13,21 +13,9 @@
 #   SBXT_LOAD_CLIENTS (default 2), SBXT_LOAD_SECONDS (default 15); kept small:
 # L1's kernel has crashed under heavier VM churn (tests/rig/README.md)
 set -u
-if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
-	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
-fi
-export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
-builddir=${SBX_TOP_BUILDDIR:-$PWD}
-export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
-[ -x "$builddir/sbx" ] && export PATH="$builddir:$PATH"
-export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
-unset SBX_TOKEN SBX_REMOTE
+. "$(dirname "$0")/lib.sh"
 clients=${SBXT_LOAD_CLIENTS:-2}
 secs=${SBXT_LOAD_SECONDS:-15}
-n=0 failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
-is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
-T=$(mktemp -d)
 spid= src=
 cleanup() {
 	[ -n "$src" ] && sbx rm -f "$src" >/dev/null 2>&1
