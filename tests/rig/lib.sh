@@ -21,3 +21,18 @@ is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#  
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 T=$(mktemp -d)
+
+# serve_start ARGS...: `sbx serve --listen 127.0.0.1:0 ARGS` in the
+# background (its stderr in $T/serve.err); sets spid and url (empty when
+# it never said where it listens).
+serve_start() {
+	sbx serve --listen 127.0.0.1:0 "$@" >"$T/serve.out" 2>"$T/serve.err" &
+	spid=$!
+	url=
+	for _ in $(seq 300); do
+		url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
+		[ -n "$url" ] && break
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.1
+	done
+}

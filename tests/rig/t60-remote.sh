@@ -11,20 +11,7 @@
 # The image is made on the host before the rig boots (make check-rig runs
 # `sbx image pull` into $SBX_RIG_HOME; L1 has no network).
 set -u
-if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
-	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
-fi
-export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
-builddir=${SBX_TOP_BUILDDIR:-$PWD}
-export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
-[ -x "$builddir/sbx" ] && export PATH="$builddir:$PATH"
-export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
-unset SBX_TOKEN SBX_REMOTE
-n=0 failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
-is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-T=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 spid= id=
 cleanup() {
 	[ -n "$id" ] && sbx rm -f "$id" >/dev/null 2>&1
@@ -38,15 +25,7 @@ state() { python3 -c "import json,sys; print(([s['state'] for s in json.load(sys
 
 # The server, on a free loopback port, with idle connections kept long
 # enough for a create that boots under emulation.
-sbx serve --listen 127.0.0.1:0 --timeout 15m >"$T/serve.out" 2>"$T/serve.err" &
-spid=$!
-url=
-for i in $(seq 300); do
-	url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
-	[ -n "$url" ] && break
-	kill -0 "$spid" 2>/dev/null || break
-	sleep 0.1
-done
+serve_start --timeout 15m
 [ -n "$url" ]; ok $? "sbx serve listens on loopback (${url:-no URL})"
 [ -n "$url" ] || { sed 's/^/# /' "$T/serve.err"; echo "1..$n"; exit 1; }
 case $url in http://127.0.0.1:*) ok 0 "the URL is loopback" ;; *) ok 1 "the URL is loopback ($url)" ;; esac

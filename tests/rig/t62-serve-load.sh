@@ -30,16 +30,7 @@ snap=$(sbx snapshot -m "load test" "$src" 2>"$T/snap.err")
 ok $? "and is snapshotted"
 [ -n "$snap" ] || { sed 's/^/# /' "$T/create.err" "$T/snap.err"; echo "1..$n"; exit 1; }
 
-sbx serve --listen 127.0.0.1:0 --timeout 5m --max-conns $((clients + 8)) \
-	>"$T/serve.out" 2>"$T/serve.err" &
-spid=$!
-url=
-for i in $(seq 300); do
-	url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
-	[ -n "$url" ] && break
-	kill -0 "$spid" 2>/dev/null || break
-	sleep 0.1
-done
+serve_start --timeout 5m --max-conns $((clients + 8))
 [ -n "$url" ]; ok $? "sbx serve listens on loopback"
 [ -n "$url" ] || { sed 's/^/# /' "$T/serve.err"; echo "1..$n"; exit 1; }
 tok=$(sbx token create --scope write 2>/dev/null | tail -n 1)
