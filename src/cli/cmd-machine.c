@@ -86,10 +86,10 @@ struct session {
 };
 
 static int
-connect_shell(const char *dir, struct sbx_err *e)
+connect_shell(const char *dir, const char *sock, struct sbx_err *e)
 {
 	struct sockaddr_un sa;
-	char *path = xasprintf("%s/shell.sock", dir);
+	char *path = xasprintf("%s/%s", dir, sock);
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
@@ -103,8 +103,8 @@ connect_shell(const char *dir, struct sbx_err *e)
 	memcpy(sa.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		sbx_err_sys(e, "cannot connect to the machine's shell socket "
-		    "'%s'", path);
+		sbx_err_sys(e, "cannot connect to the machine's socket '%s'",
+		    path);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -198,7 +198,8 @@ session_run(const char *dir, const char *kind, const char *args,
 		snprintf(s.nonce + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(s.start, sizeof(s.start), "\036%s start\n", s.nonce);
 	snprintf(s.end, sizeof(s.end), "\036%s exit ", s.nonce);
-	fd = connect_shell(dir, e);
+	fd = connect_shell(dir, strcmp(kind, "halt") ? "shell.sock" :
+	    "control.sock", e);
 	if (fd < 0)
 		return -1;
 	/* A newline first ends whatever half line an earlier client left. */
@@ -459,7 +460,7 @@ launch(struct sbx_ctx *ctx, const char *dir, const char *qemu,
 	struct sbx_run r;
 	struct sbx_buf err = SBX_BUF_INIT, pidb = SBX_BUF_INIT;
 	char *kernel = NULL, *initrd = NULL, exe[4096], *append, *v1, *v2;
-	char *net, *pidfile, *con, *chr, *smp, *mem;
+	char *net, *pidfile, *con, *chr, *ctl, *smp, *mem;
 	ssize_t n;
 	int rc = -1;
 
@@ -473,7 +474,7 @@ launch(struct sbx_ctx *ctx, const char *dir, const char *qemu,
 	}
 	exe[n] = '\0';
 	append = xasprintf("console=ttyS0 panic=-1 rdinit=/init "
-	    "mitigations=off cryptomgr.notests 8250.nr_uarts=2 "
+	    "mitigations=off cryptomgr.notests 8250.nr_uarts=3 "
 	    "random.trust_cpu=on sbx.state=%s sbx.bin=%s sbx.port=%d", dir,
 	    exe, GUEST_PORT);
 	v1 = xstrdup("local,path=/,mount_tag=host,security_model=none,"
@@ -485,6 +486,8 @@ launch(struct sbx_ctx *ctx, const char *dir, const char *qemu,
 	pidfile = xasprintf("%s/qemu.pid", dir);
 	con = xasprintf("file:%s/console.log", dir);
 	chr = xasprintf("socket,id=shell,path=%s/shell.sock,server=on,"
+	    "wait=off", dir);
+	ctl = xasprintf("socket,id=control,path=%s/control.sock,server=on,"
 	    "wait=off", dir);
 	smp = xasprintf("%lld", opt_cpus);
 	mem = xasprintf("%lluM", (unsigned long long)st->memory_mb);
@@ -503,6 +506,7 @@ launch(struct sbx_ctx *ctx, const char *dir, const char *qemu,
 	sbx_strvec_pushl(&r.argv, "-smp", smp, "-m", mem, "-kernel", kernel,
 	    "-initrd", initrd, "-append", append, "-serial", con,
 	    "-chardev", chr, "-serial", "chardev:shell",
+	    "-chardev", ctl, "-serial", "chardev:control",
 	    "-netdev", net, "-device", "virtio-net-pci,netdev=n0,romfile=",
 	    "-virtfs", v1, "-virtfs", v2, "-pidfile", pidfile, "-daemonize",
 	    NULL);
@@ -546,6 +550,7 @@ launch(struct sbx_ctx *ctx, const char *dir, const char *qemu,
 	free(pidfile);
 	free(con);
 	free(chr);
+	free(ctl);
 	free(smp);
 	free(mem);
 	return rc < 0 ? -1 : 0;
@@ -725,7 +730,7 @@ stop_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		sbx_info(ctx, "stopping the machine (pid %ld)", st.pid);
 		sbx_err_clear(&e2);
 		/* Syncs and unmounts the store, then powers off. */
-		if (session_run(dir, "halt", "", 0, 30000, &e2) < 0 &&
+		if (session_run(dir, "halt", "", 0, 20000, &e2) < 0 &&
 		    ctx->verbose)
 			fprintf(stderr, "sbx: clean shutdown failed: %s\n",
 			    e2.msg);

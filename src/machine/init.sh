@@ -98,8 +98,7 @@ serve=$!
 # client sends one line, then the session's bytes follow:
 #   run NONCE BASE64      runs the shell command BASE64 decodes to, stdin
 #                         /dev/null, stdout and stderr to the port (raw)
-#   tty NONCE ROWS COLS TERM   an interactive bash with ttyS1 as its terminal
-#   halt NONCE            stops the server, syncs the state share, powers off
+#   tty NONCE ROWS COLS TERM   an interactive bash on a pty (script(1))
 # Every session starts with "\036NONCE start\n" and ends with
 # "\036NONCE exit STATUS\n"; the client shows only what is in between.
 shell_loop() {
@@ -118,20 +117,12 @@ shell_loop() {
 			st=$?
 			;;
 		tty)
-			stty -F $tty sane rows "$a" cols "$b" 2>/dev/null
-			chroot /newroot /usr/bin/setsid -c -w /bin/bash -c ". /run/sbx-machine.env; export TERM='$c'; exec /bin/bash -i" <$tty >$tty 2>&1
+			# script(1) gives bash a pty of its own (its controlling
+			# terminal, sized like ttyS1) and relays it over the raw
+			# serial port.
+			stty -F $tty rows "$a" cols "$b" 2>/dev/null
+			chroot /newroot /usr/bin/script -qefc "/bin/bash -c '. /run/sbx-machine.env; export TERM=$c; exec /bin/bash -i'" /dev/null <&3 >&3 2>&3
 			st=$?
-			stty -F $tty raw -echo 2>/dev/null
-			;;
-		halt)
-			kill -TERM $serve 2>/dev/null
-			i=0
-			while kill -0 $serve 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
-			sync
-			umount "/newroot$state" 2>/dev/null
-			printf '\036%s exit 0\n' "$nonce" >&3
-			sleep 0.5
-			poweroff -f
 			;;
 		*) st=2 ;;
 		esac
@@ -139,6 +130,31 @@ shell_loop() {
 	done
 }
 shell_loop </dev/null >/dev/null 2>&1 &
+
+# `sbx machine stop` on ttyS2 (control.sock on the host), apart from the
+# shell so that a shell session left running cannot swallow it: the line
+# "halt NONCE" stops the server, syncs and unmounts the state share,
+# answers "\036NONCE start\n\036NONCE exit 0\n" and powers off.
+control_loop() {
+	tty=/newroot/dev/ttyS2
+	exec 4<>$tty
+	while :; do
+		stty -F $tty raw -echo 2>/dev/null
+		read -r kind nonce _ <&4 || { sleep 1; continue; }
+		case $nonce in ''|*[!0-9a-f]*) continue ;; esac
+		[ "$kind" = halt ] || continue
+		printf '\036%s start\n' "$nonce" >&4
+		kill -TERM $serve 2>/dev/null
+		i=0
+		while kill -0 $serve 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
+		sync
+		umount "/newroot$state" 2>/dev/null || sync
+		printf '\036%s exit 0\n' "$nonce" >&4
+		sleep 0.5
+		poweroff -f
+	done
+}
+control_loop </dev/null >/dev/null 2>&1 &
 
 echo "machine-init: up; sbx serve on port $port (pid $serve)"
 while :; do

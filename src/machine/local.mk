@@ -13,3 +13,15 @@ sbx_machine_prep_CFLAGS = $(AM_CFLAGS) $(SBX_DEP_CFLAGS)
 sbx_machine_prep_LDADD = libsbx.a libsbxcore.a $(SBX_DEP_LIBS)
 machinedatadir = $(pkgdatadir)/machine
 dist_machinedata_DATA = %reldir%/init.sh %reldir%/modules.list
+
+# Boots the machine for real (tests/machine/check, ~2 min under TCG). The
+# lock keeps it and the rig suite from booting QEMU at the same time.
+EXTRA_DIST += tests/machine/check
+check-machine: sbx tests/rig/rig-prep
+	$(AM_V_at)$(RIG_ENV) flock $(abs_top_builddir)/.qemu-check.lock \
+	    bash $(abs_top_srcdir)/tests/machine/check
+if RIG
+CHECK_LOCAL_DEPS += check-machine
+endif
+.PHONY: check-machine
+tests_unit_check_sbx_SOURCES += tests/unit/check_machine.c
