@@ -5,12 +5,15 @@
  * /dev/kvm usable), 1 otherwise; the report is printed either way.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "cli/cmd.h"
 #include "hostinfo.h"
+#include "machine/machine.h"
 #include "core/banned.h"
 
 static const char *doctor_root = "";
@@ -45,6 +48,7 @@ doctor_exec(struct sbx_ctx *ctx, int argc, char **argv)
 {
 	struct sbx_hostinfo hi;
 	char kvm[128];
+	char *murl = NULL, *mtok = NULL;
 	json_t *o;
 	int ok;
 
@@ -87,6 +91,18 @@ doctor_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	else
 		printf("qemu:           not found (the test rig needs it: "
 		    "apt-get install qemu-system-x86)\n");
+	if (sbx_machine_remote(ctx->home, &murl, &mtok)) {
+		printf("machine:        running at %s (%s)\n", murl,
+		    ctx->remote || ctx->force_local ? "not the default here: "
+		    "--remote is given" : "the default remote: commands "
+		    "without --remote use it; --remote local for this host");
+		sodium_memzero(mtok, strlen(mtok));
+		free(murl);
+		free(mtok);
+	} else {
+		printf("machine:        not running%s\n", ok ? "" :
+		    " ('sbx machine start' runs sbx in a VM here)");
+	}
 	printf("\n%s.\n", sbx_hostinfo_verdict(&hi));
 	return ok ? 0 : 1;
 }

@@ -72,6 +72,8 @@ struct sbx_ctx {
 	int quiet;		/* -q */
 	int verbose;		/* -v (count) */
 	const char *remote;	/* --remote URL or $SBX_REMOTE, NULL = local */
+	int force_local;	/* --remote local / SBX_REMOTE=local: not even a
+				   running `sbx machine` */
 	const char *home;	/* $SBX_HOME resolved (always set) */
 	const char *prog;	/* "sbx" */
 	const struct sbx_cmd *cmd; /* the command being run */

@@ -22,6 +22,7 @@ extern const struct sbx_cmd cmd_inspect;
 extern const struct sbx_cmd cmd_log;
 extern const struct sbx_cmd cmd_logs;
 extern const struct sbx_cmd cmd_ls;
+extern const struct sbx_cmd cmd_machine;
 extern const struct sbx_cmd cmd_port;
 extern const struct sbx_cmd cmd_resume;
 extern const struct sbx_cmd cmd_rm;
@@ -53,6 +54,7 @@ const struct sbx_cmd *const sbx_commands[] = {
 	&cmd_log,
 	&cmd_logs,
 	&cmd_ls,
+	&cmd_machine,
 	&cmd_port,
 	&cmd_resize,
 	&cmd_resume,

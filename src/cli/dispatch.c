@@ -12,18 +12,34 @@
 #include "backend.h"
 #include "core/buf.h"
 #include "kvm/kvm.h"
+#include "machine/machine.h"
 #include "remote/remote.h"
 #include "store/store.h"
 #include "core/banned.h"
 
-/* Picks the backend: --remote/SBX_REMOTE selects the server, else kvm. */
+/*
+ * Picks the backend: --remote/SBX_REMOTE selects the server, else a running
+ * `sbx machine`'s, else kvm.
+ */
 static int
 open_backend(struct sbx_ctx *ctx, struct sbx_err *e)
 {
 	struct sbx_backend_cfg cfg;
 	const char *token = getenv("SBX_TOKEN");
 
+	static char *machine_url, *machine_token;
+
 	memset(&cfg, 0, sizeof(cfg));
+	/* A running `sbx machine` is the default remote (machine.h). */
+	if (!ctx->remote && !ctx->force_local &&
+	    sbx_machine_remote(ctx->home, &machine_url, &machine_token)) {
+		ctx->remote = machine_url;
+		token = machine_token;
+		if (ctx->verbose)
+			fprintf(stderr, "sbx: using the machine's server at %s "
+			    "('sbx machine'; --remote local for this host)\n",
+			    machine_url);
+	}
 	cfg.home = ctx->home;
 	cfg.url = ctx->remote;
 	cfg.token = token && *token ? token : NULL;

@@ -19,3 +19,8 @@ sbx_SOURCES += %reldir%/cmd-fork.c %reldir%/cmd-hibernate.c %reldir%/cmd-resize.
 sbx_SOURCES += %reldir%/cmd-log.c %reldir%/cmd-snapshot.c
 # Networking (owner: net).
 sbx_SOURCES += %reldir%/cmd-port.c
+# sbx machine (owner: machine); SBX_MACHINE_SRCDIR finds init.sh and
+# modules.list when sbx runs from the build tree.
+sbx_SOURCES += %reldir%/cmd-machine.c
+sbx_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSBX_MACHINE_SRCDIR='"$(abs_top_srcdir)/src/machine"'

@@ -134,6 +134,11 @@ main(int argc, char **argv)
 		return status;
 	if (!ctx.home)
 		ctx.home = home = default_home();
+	/* "local" is this host's backend, even while `sbx machine` runs. */
+	if (ctx.remote && !strcmp(ctx.remote, "local")) {
+		ctx.remote = NULL;
+		ctx.force_local = 1;
+	}
 	status = sbx_dispatch_prepare(&ctx);
 	if (status) {
 		free(home);

@@ -26,7 +26,8 @@ RIG_ENV = SBX_TOP_SRCDIR='$(abs_top_srcdir)' \
 # Boots the L1 host once and runs every tests/rig/t*.sh in it (TAP); if
 # L1 itself dies, the scripts left run in a second boot (tests/rig/check).
 check-rig: tests/rig/rig-prep tests/rig/kvm-smoke
-	$(AM_V_at)$(RIG_ENV) bash $(abs_top_srcdir)/tests/rig/check
+	$(AM_V_at)$(RIG_ENV) flock $(abs_top_builddir)/.qemu-check.lock \
+	    bash $(abs_top_srcdir)/tests/rig/check
 
 # L1 boot time, KVM I/O exit cost in L1 and on this host's /dev/kvm.
 bench-rig: tests/rig/rig-prep tests/rig/kvm-smoke
