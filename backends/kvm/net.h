@@ -31,4 +31,12 @@ int kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
     const char *addr, unsigned host_port, unsigned *bound,
     struct sbx_err *e);
 
+/*
+ * The backend op `port_connect`: wakes a hibernated sandbox, asks its VMM
+ * (once per VMM and port) to forward the unix socket port-N.sock in the
+ * run directory to guest port N, and connects to it.
+ */
+int kvm_port_connect(struct sbx_conn *c, const char *query,
+    unsigned guest_port, int *fd, struct sbx_err *e);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,82 @@ kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 out:
 	if (lk)
 		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
+/* Serialises setting up proxy forwards within this process. */
+static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A connected unix stream socket at `path`, or -1 with errno. */
+static int
+unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
+    int *fd, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	char name[32], *path = NULL;
+	json_t *rep;
+	int rc;
+
+	*fd = -1;
+	if (guest_port < 1 || guest_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "port %u is not in 1..65535",
+		    guest_port);
+	if ((rc = kvm_wake(c, query, &sb, e)) < 0)
+		goto out;
+	if (json_is_false(json_object_get(json_object_get(sb.extra,
+	    "network"), "enabled"))) {
+		rc = sbx_err_set(e, SBX_EUSAGE, "sandbox '%s' was created with "
+		    "--no-network", sb.id);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "port-%u.sock", guest_port);
+	path = kvm_runfile(sb.id, name);
+	pthread_mutex_lock(&fwd_mu);
+	*fd = unix_connect(path);
+	/* None yet, or one left by an earlier VMM of this sandbox. */
+	if (*fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
+		rep = ctl_port(sb.id, json_pack("{s:s, s:i, s:s}", "op", "port",
+		    "guest", (int)guest_port, "unix", path), e);
+		if (rep)
+			*fd = unix_connect(path);
+		else
+			errno = 0;
+		json_decref(rep);
+	}
+	pthread_mutex_unlock(&fwd_mu);
+	if (*fd < 0) {
+		rc = errno ? sbx_err_sys(e, "cannot connect to port %u of "
+		    "sandbox '%s' through '%s'", guest_port, sb.id, path) :
+		    (e && e->code ? e->code : SBX_EIO);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
 	sbx_sandbox_release(&sb);
 	return rc;
 }
