@@ -23,13 +23,13 @@
 #include <microhttpd.h>
 
 #include "core/clock.h"
+#include "core/splice.h"
 #include "core/xmalloc.h"
 #include "serve/proxy.h"
 #include "serve/serve-int.h"
 #include "core/banned.h"
 
 #define SLICE_MS 250		/* how often waits look at srv->stopping */
-#define SPLICE_BUF (64 * 1024)
 
 struct proxy {
 	struct sbx_server *srv;
@@ -314,88 +314,6 @@ body_free(void *cls)
 	proxy_free(cls);
 }
 
-/* Copies bytes both ways until both sides are done or the server stops. */
-static void
-splice_fds(const struct sbx_server *srv, int a, int b)
-{
-	struct {
-		int from, to, eof;
-		char *buf;
-		size_t len, off;
-	} d[2] = { { a, b, 0, NULL, 0, 0 }, { b, a, 0, NULL, 0, 0 } };
-	struct pollfd p[2];
-	int i, n;
-	ssize_t k;
-
-	d[0].buf = xmalloc(SPLICE_BUF);
-	d[1].buf = xmalloc(SPLICE_BUF);
-	while (running(srv) && !(d[0].eof && d[1].eof)) {
-		for (i = 0; i < 2; i++) {
-			p[i].fd = -1;
-			p[i].events = 0;
-			p[i].revents = 0;
-		}
-		/* p[0] watches a, p[1] watches b */
-		for (i = 0; i < 2; i++) {
-			if (d[i].len > d[i].off) {
-				int w = d[i].to == a ? 0 : 1;
-
-				p[w].fd = d[i].to;
-				p[w].events |= POLLOUT;
-			} else if (!d[i].eof) {
-				int rd = d[i].from == a ? 0 : 1;
-
-				p[rd].fd = d[i].from;
-				p[rd].events |= POLLIN;
-			}
-		}
-		n = poll(p, 2, SLICE_MS);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n <= 0)
-			continue;
-		for (i = 0; i < 2; i++) {
-			int rd = d[i].from == a ? 0 : 1, w = 1 - rd;
-
-			if (d[i].len == d[i].off && !d[i].eof &&
-			    (p[rd].revents & (POLLIN | POLLHUP | POLLERR))) {
-				k = recv(d[i].from, d[i].buf, SPLICE_BUF,
-				    MSG_DONTWAIT);
-				if (k < 0 && (errno == EAGAIN ||
-				    errno == EINTR))
-					continue;
-				if (k <= 0) {
-					d[i].eof = 1;
-					shutdown(d[i].to, SHUT_WR);
-					if (k < 0)
-						d[1 - i].eof = 1;
-					continue;
-				}
-				d[i].len = (size_t)k;
-				d[i].off = 0;
-			}
-			if (d[i].len > d[i].off && (p[w].revents &
-			    (POLLOUT | POLLERR | POLLHUP))) {
-				k = send(d[i].to, d[i].buf + d[i].off,
-				    d[i].len - d[i].off, MSG_NOSIGNAL |
-				    MSG_DONTWAIT);
-				if (k < 0 && (errno == EAGAIN ||
-				    errno == EINTR))
-					continue;
-				if (k <= 0) {
-					d[0].eof = d[1].eof = 1;
-					break;
-				}
-				d[i].off += (size_t)k;
-				if (d[i].off == d[i].len)
-					d[i].len = d[i].off = 0;
-			}
-		}
-	}
-	free(d[0].buf);
-	free(d[1].buf);
-}
-
 struct upgraded {
 	struct proxy *px;
 	MHD_socket sock;
@@ -431,7 +349,7 @@ upgraded_main(void *arg)
 			px->off += (size_t)n;
 	}
 	if (ok)
-		splice_fds(srv, u->sock, px->fd);
+		sbx_fd_splice(u->sock, px->fd, &srv->stopping);
 	proxy_free(px);
 	free(u->extra);
 	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);

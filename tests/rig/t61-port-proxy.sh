@@ -5,7 +5,7 @@
 # /v1/sandboxes/{id}/ports/{port}/, a POST body intact, 401 without a token,
 # the caller's token not seen by the guest, a WebSocket echo, the raw
 # /tunnel/ endpoint, 502 for a closed port, and a hibernated sandbox woken
-# by a proxied GET.
+# by a proxied GET, and `sbx --remote URL port` tunnelling a local port.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -125,6 +125,23 @@ PY
 )
 like "$r" "ws ping through sbx" "a WebSocket echo round trip through the proxy"
 like "$r" "tunnel hello from the guest path=/tunneled" "an HTTP request through the raw tunnel"
+
+# sbx --remote port: a local port tunnelled through the server.
+SBX_TOKEN=$tok sbx --remote "$url" port "$id" 8000 >"$T/rport.out" 2>"$T/rport.err" &
+rpid=$!
+hp=
+for i in $(seq 100); do
+	hp=$(head -n 1 "$T/rport.out" 2>/dev/null)
+	[ -n "$hp" ] && break
+	sleep 0.1
+done
+case $hp in 127.0.0.1:[0-9]*) ok 0 "sbx --remote port prints a local address ($hp)" ;;
+	*) ok 1 "sbx --remote port prints a local address ($hp)"; sed 's/^/#   /' "$T/rport.err" ;; esac
+r=$(curl -s -m 60 "http://$hp/via-remote-port" 2>&1)
+like "$r" "hello from the guest path=/via-remote-port " "the local port serves the guest's page"
+r=$(curl -s -m 60 "http://$hp/again" 2>&1)
+like "$r" "path=/again " "and a second connection too"
+kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
 
 # Wake on connection.
 sbx hibernate "$id" >/dev/null 2>"$T/hib.err"
