@@ -3,7 +3,7 @@
 # out of range, an unknown sandbox, the tunnel's Upgrade check.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 11
+plan 13
 
 pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -44,3 +44,6 @@ is "$code" 404 "but may GET"
 req "$tok" GET /v1/sandboxes/sb-nosuchthing2/tunnel/8000
 is "$code" 400 "a tunnel without 'Upgrade: sbx-tunnel' is 400"
 like "$body" "sbx-tunnel" "saying what it needs"
+SBX_TOKEN=$tok sbx --remote "$url" port sb-nosuchthing2 8000 >"$T/rp.out" 2>"$T/rp.err"
+is "$?" 1 "sbx --remote port to an unknown sandbox fails"
+like "$(cat "$T/rp.err")" "sb-nosuchthing2" "naming it"
