@@ -42,7 +42,7 @@ done
 [ -n "$url" ] || { echo "1..$n"; exit 1; }
 tok=$(sbx token create --scope write 2>/dev/null | tail -n 1)
 
-id=$(sbx create 2>"$T/create.err")
+id=$(sbx create --memory 512M 2>"$T/create.err")
 ok $? "create a sandbox"
 [ -n "$id" ] || { sed 's/^/# /' "$T/create.err"; echo "1..$n"; exit 1; }
 sbx cp "$srcdir/tests/rig/proxy-guest.py" "$id:/tmp/pg.py"
