@@ -33,8 +33,9 @@ int kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 
 /*
  * The backend op `port_connect`: wakes a hibernated sandbox, asks its VMM
- * (once per VMM and port) to forward the unix socket port-N.sock in the
- * run directory to guest port N, and connects to it.
+ * (once per VMM process and port) for a forward from a free port on
+ * 127.0.0.1 to guest port N, remembered as "PID PORT" in proxy-N.port in
+ * the run directory (not in sandbox.json), and connects to it.
  */
 int kvm_port_connect(struct sbx_conn *c, const char *query,
     unsigned guest_port, int *fd, struct sbx_err *e);

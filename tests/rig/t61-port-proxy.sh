@@ -47,10 +47,18 @@ ok $? "create a sandbox"
 [ -n "$id" ] || { sed 's/^/# /' "$T/create.err"; echo "1..$n"; exit 1; }
 sbx cp "$srcdir/tests/rig/proxy-guest.py" "$id:/tmp/pg.py"
 ok $? "copy the guest servers in"
-sbx exec -d "$id" -- python3 /tmp/pg.py http 8000 >/dev/null &&
-	sbx exec -d "$id" -- python3 /tmp/pg.py ws 8001 >/dev/null
+sbx exec -d "$id" -- sh -c 'python3 /tmp/pg.py http 8000 >/tmp/http.log 2>&1' >/dev/null &&
+	sbx exec -d "$id" -- sh -c 'python3 /tmp/pg.py ws 8001 >/tmp/ws.log 2>&1' >/dev/null
 ok $? "start the HTTP and WebSocket servers in the guest"
-sleep 3
+up=1
+for i in $(seq 60); do
+	sbx exec "$id" -- python3 -c "import socket; socket.create_connection(('127.0.0.1', 8000), 2); socket.create_connection(('127.0.0.1', 8001), 2)" 2>/dev/null && { up=0; break; }
+	sleep 1
+done
+ok $up "the guest's servers listen (after ${i} tries)"
+[ $up = 0 ] || { sbx exec "$id" -- sh -c 'cat /tmp/http.log /tmp/ws.log; ps ax' 2>&1 | sed 's/^/#   /'; }
+hp0=$(sbx port "$id" 8000)
+is "$(curl -s -m 30 "http://$hp0/direct" | head -c 40)" "hello from the guest path=/direct auth=" "the page through plain sbx port ($hp0)"
 
 P="$url/v1/sandboxes/$id/ports"
 # get URL [curl args]: body to $T/body, status in $code.

@@ -44,13 +44,5 @@ void net_slirp_sync(struct net_slirp *s);
 int net_slirp_forward(struct net_slirp *s, const char *addr,
     unsigned host_port, unsigned guest_port, unsigned *bound,
     struct sbx_err *e);
-/*
- * Forwards connections to the unix socket `path` (created here, mode
- * from the umask; a stale socket there is replaced) to the guest's
- * `guest_port`: a private way in for sbx itself (the HTTP proxy of `sbx
- * serve`). 0 or a negative SBX_E code.
- */
-int net_slirp_forward_unix(struct net_slirp *s, const char *path,
-    unsigned guest_port, struct sbx_err *e);
 
 #endif
