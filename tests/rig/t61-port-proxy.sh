@@ -51,7 +51,7 @@ sbx exec -d "$id" -- sh -c 'python3 /tmp/pg.py http 8000 >/tmp/http.log 2>&1' >/
 	sbx exec -d "$id" -- sh -c 'python3 /tmp/pg.py ws 8001 >/tmp/ws.log 2>&1' >/dev/null
 ok $? "start the HTTP and WebSocket servers in the guest"
 up=1
-for i in $(seq 60); do
+for i in $(seq 30); do
 	sbx exec "$id" -- python3 -c "import socket; socket.create_connection(('127.0.0.1', 8000), 2); socket.create_connection(('127.0.0.1', 8001), 2)" 2>/dev/null && { up=0; break; }
 	sleep 1
 done
