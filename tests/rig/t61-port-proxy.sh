@@ -58,7 +58,9 @@ done
 ok $up "the guest's servers listen (after ${i} tries)"
 [ $up = 0 ] || { sbx exec "$id" -- sh -c 'cat /tmp/http.log /tmp/ws.log; ps ax' 2>&1 | sed 's/^/#   /'; }
 hp0=$(sbx port "$id" 8000)
-is "$(curl -s -m 30 "http://$hp0/direct" | head -c 40)" "hello from the guest path=/direct auth=" "the page through plain sbx port ($hp0)"
+r=$(curl -s -m 30 "http://$hp0/direct")
+case $r in "hello from the guest path=/direct "*) ok 0 "the page through plain sbx port ($hp0)" ;;
+	*) ok 1 "the page through plain sbx port ($hp0): $r" ;; esac
 
 P="$url/v1/sandboxes/$id/ports"
 # get URL [curl args]: body to $T/body, status in $code.
