@@ -183,6 +183,13 @@ struct sbx_backend {
 	int (*port)(struct sbx_conn *c, const char *query, unsigned guest_port,
 	    const char *addr, unsigned host_port, unsigned *bound_port,
 	    struct sbx_err *e);
+	/*
+	 * Opens a TCP connection to `guest_port` in the sandbox, resuming a
+	 * hibernated one first; *fd is a connected stream socket the caller
+	 * owns. The HTTP proxy of `sbx serve` uses it (doc/networking.md).
+	 */
+	int (*port_connect)(struct sbx_conn *c, const char *query,
+	    unsigned guest_port, int *fd, struct sbx_err *e);
 };
 
 /* The backends, NULL-terminated: kvm first. */

@@ -459,6 +459,7 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_rename = kvm_file_rename,
 	.stats = kvm_stats,
 	.port = kvm_port,
+	.port_connect = kvm_port_connect,
 	.fork = kvm_fork,
 	.hibernate = kvm_hibernate,
 	.resume = kvm_resume,

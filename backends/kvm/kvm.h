@@ -103,6 +103,13 @@ int kvm_stats(struct sbx_conn *c, const char *query, json_t **out,
 
 /* ops-snap.c: hibernate/resume through a snapshot, live fork. */
 int kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e);
+/*
+ * Loads the sandbox named by `query` into `sb` (initialised here, release
+ * it), resuming it first when hibernated (a concurrent resume by another
+ * caller is fine); SBX_EBUSY with a hint unless it then runs.
+ */
+int kvm_wake(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
+    struct sbx_err *e);
 int kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e);
 int kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
     struct sbx_strvec *ids, struct sbx_err *e);

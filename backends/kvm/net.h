@@ -39,4 +39,13 @@ int kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
     const char *addr, unsigned host_port, unsigned *bound,
     struct sbx_err *e);
 
+/*
+ * The backend op `port_connect`: wakes a hibernated sandbox, asks its VMM
+ * (once per VMM process and port) for a forward from a free port on
+ * 127.0.0.1 to guest port N, remembered as "PID PORT" in proxy-N.port in
+ * the run directory (not in sandbox.json), and connects to it.
+ */
+int kvm_port_connect(struct sbx_conn *c, const char *query,
+    unsigned guest_port, int *fd, struct sbx_err *e);
+
 #endif

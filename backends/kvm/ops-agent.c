@@ -16,6 +16,51 @@
 #include "store/registry.h"
 #include "core/banned.h"
 
+int
+kvm_wake(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
+    struct sbx_err *e)
+{
+	int rc;
+
+	if (sbx_backend_kvm.get(c, query, sb, e) < 0)
+		return -1;
+	/*
+	 * A hibernated sandbox wakes up for whoever talks to it (as
+	 * CodeSandbox's do); if another command resumed it meanwhile, fine:
+	 * kvm_resume checks the state under the sandbox's lock.
+	 */
+	if (sb->state == SBX_SB_HIBERNATED) {
+		struct sbx_err re = { 0 };
+		char sid[SBX_SANDBOX_ID_SIZE];
+
+		memcpy(sid, sb->id, sizeof(sid));
+		rc = kvm_resume(c, sid, &re);
+		sbx_sandbox_release(sb);
+		if (sbx_backend_kvm.get(c, sid, sb, e) < 0)
+			return -1;
+		if (rc < 0 && sb->state != SBX_SB_RUNNING) {
+			if (e)
+				*e = re;
+			return re.code ? re.code : -1;
+		}
+	}
+	if (sb->state != SBX_SB_RUNNING) {
+		rc = sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s, not "
+		    "running", sb->id, sbx_sandbox_state_name(sb->state));
+		if (sb->state == SBX_SB_STOPPED)
+			sbx_err_hint(e, "start it with 'sbx start %s'", sb->id);
+		else if (sb->state == SBX_SB_HIBERNATED)
+			sbx_err_hint(e, "resume it with 'sbx resume %s'",
+			    sb->id);
+		else if (sb->state == SBX_SB_ERROR && json_is_string(
+		    json_object_get(sb->extra, "error")))
+			sbx_err_hint(e, "%s", json_string_value(
+			    json_object_get(sb->extra, "error")));
+		return rc;
+	}
+	return 0;
+}
+
 /* Opens an agent client for a running sandbox named by `query`. */
 int
 kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
@@ -25,43 +70,7 @@ kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 	char *sock, *spec;
 	int rc;
 
-	if (sbx_backend_kvm.get(c, query, &sb, e) < 0) {
-		sbx_sandbox_release(&sb);
-		return -1;
-	}
-	/*
-	 * A hibernated sandbox wakes up for whoever talks to it (as
-	 * CodeSandbox's do); if another command resumed it meanwhile, fine.
-	 */
-	if (sb.state == SBX_SB_HIBERNATED) {
-		struct sbx_err re = { 0 };
-		char sid[SBX_SANDBOX_ID_SIZE];
-
-		memcpy(sid, sb.id, sizeof(sid));
-		rc = kvm_resume(c, sid, &re);
-		sbx_sandbox_release(&sb);
-		if (sbx_backend_kvm.get(c, sid, &sb, e) < 0) {
-			sbx_sandbox_release(&sb);
-			return -1;
-		}
-		if (rc < 0 && sb.state != SBX_SB_RUNNING) {
-			if (e)
-				*e = re;
-			sbx_sandbox_release(&sb);
-			return re.code ? re.code : -1;
-		}
-	}
-	if (sb.state != SBX_SB_RUNNING) {
-		rc = sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s, not "
-		    "running", sb.id, sbx_sandbox_state_name(sb.state));
-		if (sb.state == SBX_SB_STOPPED)
-			sbx_err_hint(e, "start it with 'sbx start %s'", sb.id);
-		else if (sb.state == SBX_SB_HIBERNATED)
-			sbx_err_hint(e, "resume it with 'sbx resume %s'", sb.id);
-		else if (sb.state == SBX_SB_ERROR && json_is_string(
-		    json_object_get(sb.extra, "error")))
-			sbx_err_hint(e, "%s", json_string_value(
-			    json_object_get(sb.extra, "error")));
+	if ((rc = kvm_wake(c, query, &sb, e)) < 0) {
 		sbx_sandbox_release(&sb);
 		return rc;
 	}

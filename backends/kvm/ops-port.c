@@ -4,11 +4,14 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "kvm/kvm.h"
@@ -355,6 +358,120 @@ kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 out:
 	if (lk)
 		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
+/* Serialises setting up proxy forwards within this process. */
+static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A TCP connection to 127.0.0.1:port, or -1 with errno. */
+static int
+loopback_connect(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd, saved;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* The proxy forward recorded for VMM `pid` in `path`, or 0. */
+static unsigned
+cached_forward(const char *path, pid_t pid)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	struct sbx_err ignore;
+	long long p = 0, port = 0;
+
+	b.cap = 64;
+	if (sbx_buf_read_file(&b, path, &ignore) == 0 && b.len &&
+	    sscanf(b.buf, "%lld %lld", &p, &port) != 2)
+		port = 0;
+	sbx_buf_release(&b);
+	return p == (long long)pid && port > 0 && port < 65536 ?
+	    (unsigned)port : 0;
+}
+
+/* Records "PID PORT" in `path` (temp file, rename). */
+static void
+record_forward(const char *path, pid_t pid, unsigned port)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+
+	if (f && fprintf(f, "%ld %u\n", (long)pid, port) > 0 &&
+	    fclose(f) == 0)
+		rename(tmp, path);
+	else if (f)
+		fclose(f);
+	unlink(tmp);
+	free(tmp);
+}
+
+int
+kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
+    int *fd, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	char name[32], *path = NULL;
+	unsigned port;
+	json_t *rep;
+	int rc;
+
+	*fd = -1;
+	if (guest_port < 1 || guest_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "port %u is not in 1..65535",
+		    guest_port);
+	if ((rc = kvm_wake(c, query, &sb, e)) < 0)
+		goto out;
+	if (json_is_false(json_object_get(json_object_get(sb.extra,
+	    "network"), "enabled"))) {
+		rc = sbx_err_set(e, SBX_EUSAGE, "sandbox '%s' was created with "
+		    "--no-network", sb.id);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "proxy-%u.port", guest_port);
+	path = kvm_runfile(sb.id, name);
+	pthread_mutex_lock(&fwd_mu);
+	port = cached_forward(path, sb.pid);
+	if (port)
+		*fd = loopback_connect(port);
+	/* None yet for this VMM process: ask it for one. */
+	if (*fd < 0) {
+		rep = ctl_port(sb.id, json_pack("{s:s, s:i, s:s, s:i}", "op",
+		    "port", "guest", (int)guest_port, "host", "127.0.0.1",
+		    "host_port", 0), e);
+		port = rep ? (unsigned)json_integer_value(json_object_get(rep,
+		    "host_port")) : 0;
+		json_decref(rep);
+		errno = 0;
+		if (port > 0 && port < 65536) {
+			record_forward(path, sb.pid, port);
+			*fd = loopback_connect(port);
+		}
+	}
+	pthread_mutex_unlock(&fwd_mu);
+	if (*fd < 0) {
+		rc = errno ? sbx_err_sys(e, "cannot connect to port %u of "
+		    "sandbox '%s'", guest_port, sb.id) :
+		    (e && e->code ? e->code : sbx_err_set(e, SBX_EIO,
+		    "the VMM of '%s' reported no port", sb.id));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
 	sbx_sandbox_release(&sb);
 	return rc;
 }

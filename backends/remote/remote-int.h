@@ -103,6 +103,11 @@ int remote_exec(struct sbx_conn *c, const char *query,
 int remote_logs(struct sbx_conn *c, const char *query, int dst_fd,
     int follow, struct sbx_err *e);
 
+/* ---- tunnel.c ---------------------------------------------------------- */
+
+int remote_port_connect(struct sbx_conn *c, const char *query,
+    unsigned guest_port, int *fd, struct sbx_err *e);
+
 /* ---- files.c ---------------------------------------------------------- */
 
 int remote_file_put(struct sbx_conn *c, const char *query, int src_fd,

@@ -428,4 +428,5 @@ const struct sbx_backend sbx_backend_remote = {
 	.stats = remote_stats,
 	.logs = remote_logs,
 	.port = remote_port,
+	.port_connect = remote_port_connect,
 };

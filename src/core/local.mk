@@ -13,6 +13,7 @@ libsbxcore_a_SOURCES = \
 	%reldir%/parse.c %reldir%/parse.h \
 	%reldir%/progress.c %reldir%/progress.h \
 	%reldir%/run.c %reldir%/run.h \
+	%reldir%/splice.c %reldir%/splice.h \
 	%reldir%/strvec.c %reldir%/strvec.h \
 	%reldir%/table.c %reldir%/table.h \
 	%reldir%/utf8.c %reldir%/utf8.h \

@@ -220,6 +220,8 @@ req_begin(struct req *r)
 	}
 	if (body_cap(r->route))
 		r->body.cap = body_cap(r->route);
+	if (r->route->begin)
+		return r->route->begin(r);
 	return MHD_YES;
 }
 
@@ -237,13 +239,15 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 	(void)version;
 	if (!r) {
 		r = xcalloc(1, sizeof(*r));
+		r->start_ns = now_ns();
+		*con_cls = r;
+	}
+	if (!r->method) {
 		r->srv = cls;
 		r->mc = mc;
 		r->method = method;
 		r->url = xstrdup(url);
-		r->start_ns = now_ns();
 		sbx_buf_init(&r->body, 0);
-		*con_cls = r;
 		return req_begin(r);
 	}
 	if (*data_size) {
@@ -261,6 +265,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 			}
 			break;
 		case BODY_STREAM:
+		case BODY_PROXY:
 			r->route->stream(r, data, len);
 			break;
 		case BODY_NONE:
@@ -288,7 +293,7 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	(void)mc;
 	if (!r)
 		return;
-	if (srv->log_requests)
+	if (srv->log_requests && r->method)
 		fprintf(stderr, "%s %s %u %.1fms%s%s\n", r->method, r->url,
 		    r->answered ? r->status : 0,
 		    (double)(now_ns() - r->start_ns) / 1e6,
@@ -296,6 +301,8 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	(void)why;
 	if (r->up)
 		upload_free(r->up);
+	proxy_free(r->px);
+	free(r->raw_uri);
 	if (r->conn)
 		srv->backend->close(r->conn);
 	sbx_buf_release(&r->body);
@@ -303,6 +310,22 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	free(r->url);
 	free(r);
 	*con_cls = NULL;
+}
+
+/*
+ * Keeps the request URI as sent (libmicrohttpd decodes the one it hands
+ * on_request): the port proxy forwards it unchanged.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)mc;
+	r->raw_uri = xstrdup(uri ? uri : "");
+	r->start_ns = now_ns();
+	return r;
 }
 
 /* libmicrohttpd's own messages, shown with request logging. */
@@ -481,6 +504,8 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 	srv->lfd = fd;
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (MHD_is_feature_supported(MHD_FEATURE_UPGRADE) == MHD_YES)
+		flags |= MHD_ALLOW_UPGRADE;
 	if (cfg->tls_cert || cfg->tls_key) {
 		r = tls_load(srv, cfg, e);
 		if (r < 0)
@@ -500,6 +525,7 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SBX_SERVE_HEADER_MAX,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    MHD_OPTION_END);
 	if (!srv->d) {
 		r = sbx_err_set(e, SBX_EIO, "cannot start the HTTP server on "
@@ -526,6 +552,14 @@ sbx_serve_stop(struct sbx_server *s)
 	if (!s)
 		return;
 	__atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
+	{
+		/* Spliced connections notice `stopping` within 250 ms. */
+		uint64_t end = sbx_clock_ms() + 3000;
+
+		while (__atomic_load_n(&s->upgraded, __ATOMIC_SEQ_CST) &&
+		    sbx_clock_ms() < end)
+			usleep(20000);
+	}
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	if (s->lfd >= 0)

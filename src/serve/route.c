@@ -64,6 +64,10 @@ static const struct route routes[] = {
 	{ "GET", SB "/stats", R, BODY_NONE, "stats", h_sb_stats, NULL },
 	{ "GET", SB "/logs", R, BODY_NONE, "logs", h_logs, NULL },
 	{ "POST", SB "/ports", W, BODY_JSON, "port", h_sb_port, NULL },
+	{ "*", SB "/ports/*", R, BODY_PROXY, "port_connect", h_proxy,
+	  h_proxy_body, 1, h_proxy_begin },
+	{ "GET", SB "/tunnel/*", W, BODY_NONE, "port_connect", h_proxy,
+	  NULL, 0, h_tunnel_begin },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -78,7 +82,7 @@ static const struct {
 	OP(exec), OP(file_put), OP(file_get), OP(file_stat), OP(file_list),
 	OP(file_mkdir), OP(file_rm), OP(file_rename), OP(snapshot), OP(log),
 	OP(fork), OP(hibernate), OP(resume), OP(resize), OP(stats), OP(logs),
-	OP(port),
+	OP(port), OP(port_connect),
 #undef OP
 };
 
@@ -97,20 +101,27 @@ backend_has(const struct sbx_backend *b, const char *name)
 	return 0;
 }
 
-/* Matches `url` against `pat`; a "*" segment is captured into *arg. */
+/*
+ * Matches `url` against `pat`; the first "*" segment is captured into
+ * *arg. With `prefix`, "/more" may follow.
+ */
 static int
-pattern_match(const char *pat, const char *url, char **arg)
+pattern_match(const char *pat, const char *url, int prefix, char **arg)
 {
 	const char *star_at = NULL, *star_end = NULL;
 
 	while (*pat && *url) {
 		if (*pat == '*') {
-			star_at = url;
+			const char *at = url;
+
 			while (*url && *url != '/')
 				url++;
-			star_end = url;
-			if (star_end == star_at)
+			if (url == at)
 				return 0;
+			if (!star_at) {
+				star_at = at;
+				star_end = url;
+			}
 			pat++;
 			continue;
 		}
@@ -119,7 +130,7 @@ pattern_match(const char *pat, const char *url, char **arg)
 		pat++;
 		url++;
 	}
-	if (*pat || (*url && strcmp(url, "/")))
+	if (*pat || (*url && strcmp(url, "/") && !(prefix && *url == '/')))
 		return 0;
 	if (arg && star_at)
 		*arg = xstrndup(star_at, (size_t)(star_end - star_at));
@@ -135,12 +146,14 @@ route_find(const char *method, const char *url, char **arg,
 
 	*arg = NULL;
 	for (i = 0; i < NROUTES; i++) {
-		if (!pattern_match(routes[i].pattern, url, NULL))
+		if (!pattern_match(routes[i].pattern, url, routes[i].prefix,
+		    NULL))
 			continue;
 		path_seen = 1;
-		if (strcmp(routes[i].method, method))
+		if (strcmp(routes[i].method, method) &&
+		    strcmp(routes[i].method, "*"))
 			continue;
-		pattern_match(routes[i].pattern, url, arg);
+		pattern_match(routes[i].pattern, url, routes[i].prefix, arg);
 		return &routes[i];
 	}
 	*status = path_seen ? 405 : 404;
@@ -153,7 +166,7 @@ route_auth(struct req *r)
 	const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	struct sbx_err e;
-	int scope;
+	int scope, need;
 
 	sbx_err_clear(&e);
 	if (!h || strncasecmp(h, "Bearer ", 7)) {
@@ -174,10 +187,14 @@ route_auth(struct req *r)
 		return -1;
 	}
 	r->scope = scope;
-	if (scope < r->route->scope) {
+	need = r->route->scope;
+	if (!strcmp(r->route->method, "*") && strcmp(r->method, "GET") &&
+	    strcmp(r->method, "HEAD") && need < SBX_SCOPE_WRITE)
+		need = SBX_SCOPE_WRITE;
+	if (scope < need) {
 		reply_error(r, 403, "forbidden", "%s %s needs a token with "
 		    "scope '%s' (this token has '%s')", r->method,
-		    r->route->pattern, sbx_token_scope_name(r->route->scope),
+		    r->route->pattern, sbx_token_scope_name(need),
 		    sbx_token_scope_name(scope));
 		return -1;
 	}

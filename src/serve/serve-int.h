@@ -34,6 +34,8 @@ struct sbx_server {
 	int stopping;			/* set (atomically) by stop: streams
 					   end so connection threads exit */
 	int lfd;			/* listening socket */
+	int upgraded;			/* spliced connections (h-proxy.c),
+					   atomically */
 };
 
 struct req;
@@ -44,6 +46,7 @@ enum body_kind {
 	BODY_JSON,	/* buffered up to SBX_SERVE_JSON_MAX, then parsed */
 	BODY_EXEC,	/* JSON up to SBX_SERVE_EXEC_MAX */
 	BODY_STREAM,	/* handed to route->stream as it arrives */
+	BODY_PROXY,	/* like BODY_STREAM, any method (port proxy) */
 };
 
 struct route {
@@ -56,15 +59,23 @@ struct route {
 	/* BODY_STREAM: called once before the body (begin), per chunk,
 	 * and with len 0 at the end (then fn answers). */
 	int (*stream)(struct req *r, const char *data, size_t len);
+	/* method "*": any method; scope is raised to write for methods
+	 * other than GET and HEAD. prefix: the pattern may be followed by
+	 * "/anything". */
+	int prefix;
+	/* Called after authentication, before any body; may answer. */
+	enum MHD_Result (*begin)(struct req *r);
 };
 
 struct upload;
+struct proxy;
 
 struct req {
 	struct sbx_server *srv;
 	struct MHD_Connection *mc;
 	const char *method;
 	char *url;
+	char *raw_uri;		/* as the client sent it, with the query */
 	const struct route *route;
 	char *arg;		/* the {id} path segment, or NULL */
 	int scope;
@@ -75,6 +86,7 @@ struct req {
 	unsigned status;
 	struct sbx_conn *conn;	/* backend connection, opened lazily */
 	struct upload *up;	/* BODY_STREAM state */
+	struct proxy *px;	/* BODY_PROXY state (h-proxy.c) */
 	uint64_t start_ns;
 };
 
@@ -146,6 +158,12 @@ enum MHD_Result h_file_mkdir(struct req *r);
 enum MHD_Result h_file_rm(struct req *r);
 enum MHD_Result h_file_rename(struct req *r);
 void upload_free(struct upload *up);
+
+enum MHD_Result h_proxy_begin(struct req *r);
+enum MHD_Result h_tunnel_begin(struct req *r);
+int h_proxy_body(struct req *r, const char *data, size_t len);
+enum MHD_Result h_proxy(struct req *r);
+void proxy_free(struct proxy *px);
 
 enum MHD_Result h_exec(struct req *r);
 enum MHD_Result h_logs(struct req *r);
