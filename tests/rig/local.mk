@@ -23,8 +23,8 @@ EXTRA_DIST += %reldir%/README.md %reldir%/run %reldir%/suite %reldir%/check \
 RIG_ENV = SBX_TOP_SRCDIR='$(abs_top_srcdir)' \
 	SBX_TOP_BUILDDIR='$(abs_top_builddir)'
 
-# Boots the L1 host once and runs every tests/rig/t*.sh in it (TAP); if
-# L1 itself dies, the scripts left run in a second boot (tests/rig/check).
+# Runs every tests/rig/t*.sh, a few per L1 boot (TAP); if
+# L1 itself dies, its batch's scripts left run in a new boot (tests/rig/check).
 check-rig: tests/rig/rig-prep tests/rig/kvm-smoke
 	$(AM_V_at)$(RIG_ENV) flock $(abs_top_builddir)/.qemu-check.lock \
 	    bash $(abs_top_srcdir)/tests/rig/check
