@@ -2,9 +2,10 @@
  * idle.c - auto-hibernation of an idle VM (idle.h).
  *
  * A timerfd on the I/O loop samples the vsock device's connection count
- * (every agent request is a connection, so this sees exec, cp, shell and
- * the host's pings); the VM is idle once no connection was open at any
- * sample for the whole timeout. Then it is snapshotted as for
+ * and how many connections were ever made (every agent request is a
+ * connection, so this sees exec, cp, shell and the host's pings, even
+ * those that open and close between two samples); the VM is idle once no
+ * sample for the whole timeout saw a connection open or a new one. Then it is snapshotted as for
  * `sbx hibernate` (snapshot.h, control op "snapshot"), the marker file is
  * written and the VMM exits with status "stopped".
  */
@@ -38,6 +39,7 @@ struct idle {
 	struct virtio_dev *vsock;
 	int tfd;
 	uint64_t timeout_ms, last_busy_ms;
+	uint64_t opened;	/* vsock connections made at the last tick */
 	char *dir;
 };
 
@@ -54,7 +56,7 @@ static void
 on_tick(void *arg, uint32_t events)
 {
 	struct idle *w = arg;
-	uint64_t ticks, now = now_ms();
+	uint64_t ticks, opened, now = now_ms();
 	json_t *req, *rep;
 	char *marker;
 	int fd;
@@ -62,7 +64,14 @@ on_tick(void *arg, uint32_t events)
 	(void)events;
 	if (read(w->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
-	if (virtio_vsock_nconns(w->vsock) > 0 || vmm_paused(w->vm)) {
+	/*
+	 * Busy: a connection open now, or one made since the last tick
+	 * (a short exec can open and close between two ticks).
+	 */
+	opened = virtio_vsock_nopened(w->vsock);
+	if (virtio_vsock_nconns(w->vsock) > 0 || opened != w->opened ||
+	    vmm_paused(w->vm)) {
+		w->opened = opened;
 		w->last_busy_ms = now;
 		return;
 	}

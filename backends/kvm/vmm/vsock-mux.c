@@ -75,6 +75,7 @@ struct vsock_mux {
 	struct raw_rst rst[MAX_RAW_RST];
 	unsigned nrst;
 	struct vconn conns[VSOCK_MAX_CONNS];
+	uint64_t opened;	/* connections ever made, both directions */
 };
 
 static void
@@ -221,6 +222,7 @@ conn_new(struct vsock_mux *m, int fd)
 		c->fd = fd;
 		c->hbuf = xmalloc(HBUF_SIZE);
 		c->gbuf = xmalloc(VSOCK_BUF_ALLOC);
+		m->opened++;
 		return c;
 	}
 	return NULL;
@@ -359,6 +361,12 @@ vsock_mux_reset(struct vsock_mux *m)
 		if (m->conns[i].state != C_FREE)
 			conn_free(&m->conns[i]);
 	m->nrst = 0;
+}
+
+uint64_t
+vsock_mux_nopened(const struct vsock_mux *m)
+{
+	return m->opened;
 }
 
 unsigned

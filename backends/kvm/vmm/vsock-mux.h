@@ -116,5 +116,8 @@ int vsock_mux_rebind(struct vsock_mux *m, const char *uds_path,
     struct sbx_err *e);
 /* Live connections, for stats and tests. */
 unsigned vsock_mux_nconns(const struct vsock_mux *m);
+/* Connections made so far: one that opened and closed between two looks
+ * at nconns still shows here. */
+uint64_t vsock_mux_nopened(const struct vsock_mux *m);
 
 #endif

@@ -282,6 +282,18 @@ virtio_vsock_rebind(struct virtio_dev *d, const char *uds_path,
 	return r;
 }
 
+uint64_t
+virtio_vsock_nopened(struct virtio_dev *d)
+{
+	struct vsock_dev *v = d->priv;
+	uint64_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = vsock_mux_nopened(v->mux);
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
 unsigned
 virtio_vsock_nconns(struct virtio_dev *d)
 {

@@ -38,6 +38,8 @@ struct virtio_dev *virtio_vsock_new(uint64_t cid, const char *uds_path,
 void virtio_vsock_transport_reset(struct virtio_dev *d);
 /* Open host<->guest connections (auto-hibernation looks at this). */
 unsigned virtio_vsock_nconns(struct virtio_dev *d);
+/* Connections made so far (vsock_mux_nopened). */
+uint64_t virtio_vsock_nopened(struct virtio_dev *d);
 
 /*
  * For a fork child: listens on `uds_path` instead of the parent's socket
