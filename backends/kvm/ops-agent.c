@@ -116,18 +116,9 @@ sandbox_env(struct sbx_conn *c, const char *id, const char *const *given,
 			if (json_is_string(v))
 				sbx_strvec_push(out, json_string_value(v));
 	sbx_sandbox_release(&sb);
-	for (i = 0; given && given[i]; i++) {
-		const char *eq = strchr(given[i], '=');
-		char *key;
-
-		if (!eq) {
-			sbx_strvec_push(out, given[i]);
-			continue;
-		}
-		key = xstrndup(given[i], (size_t)(eq - given[i]));
-		sbx_strvec_setenv(out, key, eq + 1);
-		free(key);
-	}
+	for (i = 0; given && given[i]; i++)
+		if (sbx_strvec_putenv(out, given[i]) < 0)
+			sbx_strvec_push(out, given[i]);	/* the agent judges */
 }
 
 int

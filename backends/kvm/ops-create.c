@@ -148,17 +148,11 @@ kvm_env_record(struct sbx_sandbox *sb, const struct sbx_strvec *env,
 		if (json_is_string(v) && strchr(json_string_value(v), '='))
 			sbx_strvec_push(&all, json_string_value(v));
 	for (i = 0; i < env->nr; i++) {
-		const char *eq = strchr(env->v[i], '=');
-		char *key;
-
-		if (!eq || eq == env->v[i]) {
+		if (sbx_strvec_putenv(&all, env->v[i]) < 0) {
 			sbx_strvec_clear(&all);
 			return sbx_err_set(e, SBX_EUSAGE, "invalid environment "
 			    "entry '%s': expected KEY=VALUE", env->v[i]);
 		}
-		key = xstrndup(env->v[i], (size_t)(eq - env->v[i]));
-		sbx_strvec_setenv(&all, key, eq + 1);
-		free(key);
 	}
 	arr = json_array();
 	for (i = 0; i < all.nr; i++)

@@ -28,7 +28,6 @@ resize_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	struct sbx_sandbox sb;
 	struct sbx_err e = { 0 };
 	json_t *pending;
-	int rc = 0;
 
 	if (argc != 1)
 		return sbx_usage_error(ctx, "expects one sandbox");
@@ -69,7 +68,7 @@ resize_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		    (unsigned long long)(sb.spec.memory >> 20));
 	}
 	sbx_sandbox_release(&sb);
-	return rc;
+	return 0;
 }
 
 const struct sbx_cmd cmd_resize = {

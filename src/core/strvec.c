@@ -121,6 +121,20 @@ sbx_strvec_setenv(struct sbx_strvec *sv, const char *key, const char *value)
 	sv->v[i] = s;
 }
 
+int
+sbx_strvec_putenv(struct sbx_strvec *sv, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char *key;
+
+	if (!eq || eq == kv)
+		return -1;
+	key = xstrndup(kv, (size_t)(eq - kv));
+	sbx_strvec_setenv(sv, key, eq + 1);
+	free(key);
+	return 0;
+}
+
 const char *
 sbx_strvec_getenv(const struct sbx_strvec *sv, const char *key)
 {

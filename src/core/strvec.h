@@ -34,6 +34,11 @@ void sbx_strvec_pop(struct sbx_strvec *sv);
  */
 void sbx_strvec_setenv(struct sbx_strvec *sv, const char *key,
     const char *value);
+/*
+ * sbx_strvec_setenv from one "KEY=value" string; -1 (vector unchanged)
+ * when it has no '=' or an empty KEY.
+ */
+int sbx_strvec_putenv(struct sbx_strvec *sv, const char *kv);
 /* Returns the value of KEY in an environment vector, or NULL. */
 const char *sbx_strvec_getenv(const struct sbx_strvec *sv, const char *key);
 /* Hands the array to the caller; the vector becomes empty. */

@@ -58,6 +58,12 @@ START_TEST(test_env)
 	ck_assert_str_eq(sbx_strvec_getenv(&sv, "E"), "");
 	sbx_strvec_setenv(&sv, "X", "a=b");
 	ck_assert_str_eq(sbx_strvec_getenv(&sv, "X"), "a=b");
+	/* putenv: "KEY=value" in one string, a later KEY wins. */
+	ck_assert_int_eq(sbx_strvec_putenv(&sv, "X=c=d"), 0);
+	ck_assert_str_eq(sbx_strvec_getenv(&sv, "X"), "c=d");
+	ck_assert_int_eq(sbx_strvec_putenv(&sv, "novalue"), -1);
+	ck_assert_int_eq(sbx_strvec_putenv(&sv, "=x"), -1);
+	ck_assert_ptr_null(sbx_strvec_getenv(&sv, "novalue"));
 	sbx_strvec_clear(&sv);
 }
 END_TEST
