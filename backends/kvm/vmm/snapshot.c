@@ -333,44 +333,55 @@ range_count(const uint64_t *bits, const uint64_t *acc, uint64_t start,
 	return n;
 }
 
-/* What goes into one snapshot file (the chunk or the delta). */
-struct file_body {
-	const struct gmem *m;
-	uint64_t off, len;		/* a chunk: RAM [off, off + len) */
-	const uint64_t *offs;		/* a delta: these pages */
-	size_t n;
-};
-
+/* Writes RAM [off, off + len) as the chunk file `path` (temp + rename). */
 static int64_t
-body_write(const struct file_body *b, int fd, struct sbx_err *e)
-{
-	if (b->offs)
-		return delta_write(fd, b->m->host, b->m->size, b->offs, b->n,
-		    e);
-	return write_range(b->m, b->off, b->len, fd, e);
-}
-
-/*
- * Writes `b` as DIR/NAME through DIR/.NAME.tmp, fsync and rename, so a
- * crash leaves the whole file or none; the bytes written, or < 0.
- */
-static int64_t
-write_snap_file(const char *dir, const char *name, const struct file_body *b,
-    struct sbx_err *e)
+write_chunk_file(const struct gmem *m, const char *d, uint64_t off,
+    uint64_t len, struct sbx_err *e)
 {
 	char tmp[4200], path[4200];
 	int64_t w;
 	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%016llx", d, (unsigned long long)off);
+	snprintf(tmp, sizeof(tmp), "%s/.%016llx.tmp", d,
+	    (unsigned long long)off);
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sbx_err_sys(e, "cannot create '%s'", tmp);
-	w = body_write(b, fd, e);
+	w = write_range(m, off, len, fd, e);
 	if (w < 0)
 		r = (int)w;
+	else if (fsync(fd) < 0)
+		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return w;
+}
+
+/* Writes DIR/delta (temp + rename) holding the pages at `offs`. */
+static int64_t
+write_delta_file(const struct gmem *m, const char *dir, const uint64_t *offs,
+    size_t n, struct sbx_err *e)
+{
+	char tmp[4200], path[4200];
+	int64_t w;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/delta", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.delta.tmp", dir);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sbx_err_sys(e, "cannot create '%s'", tmp);
+	w = delta_write(fd, m->host, m->size, offs, n, e);
+	if (w < 0)
+		r = -1;
 	else if (fsync(fd) < 0)
 		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
 	close(fd);
@@ -478,14 +489,7 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 			unlink(path);
 			continue;
 		}
-		{
-			struct file_body b = { .m = m, .off = off, .len = len };
-			char name[17];
-
-			snprintf(name, sizeof(name), "%016llx",
-			    (unsigned long long)off);
-			w = write_snap_file(d, name, &b, e);
-		}
+		w = write_chunk_file(m, d, off, len, e);
 		if (w < 0) {
 			r = (int)w;
 			break;
@@ -496,8 +500,7 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 	snprintf(path, sizeof(path), "%s/delta", dir);
 	unlink(path);	/* a delta from an earlier snapshot in `dir` */
 	if (r == 0 && noffs) {
-		struct file_body b = { .m = m, .offs = offs, .n = noffs };
-		int64_t w = write_snap_file(dir, "delta", &b, e);
+		int64_t w = write_delta_file(m, dir, offs, noffs, e);
 
 		if (w < 0) {
 			r = -1;
