@@ -113,7 +113,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	sb->pid = pid;
 	step(c, t0, "VMM started", sb->id);
 	if (sbx_sandbox_save(c->store, sb, e) < 0 ||
-	    kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), e) < 0)
+	    kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), true, e) < 0)
 		goto out;
 	step(c, t0, "agent ready", sb->id);
 	if (kvm_personalize(sb->id, e) < 0)

@@ -16,6 +16,7 @@
 
 #include "kvm/kvm.h"
 #include "kvm/net.h"
+#include "kvm/spawn.h"
 #include "kvm/vmm/net_policy.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -144,101 +145,14 @@ kvm_net_policy(const struct sbx_sandbox *sb)
 	return text;
 }
 
-/* One request to the VMM's control socket; the checked reply or NULL. */
-static json_t *
-ctl_port(const char *id, json_t *req, struct sbx_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *path = kvm_runfile(id, "ctl.sock"), *line;
-	struct sbx_buf in = SBX_BUF_INIT;
-	uint64_t deadline = sbx_clock_ms() + PORT_TIMEOUT_MS;
-	json_t *rep = NULL;
-	json_error_t jerr;
-	size_t len, off = 0;
-	char *nl;
-	int fd = -1;
-
-	line = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		sbx_err_set(e, SBX_EINVAL, "control socket path '%s' is too "
-		    "long", path);
-		goto out;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
-		    path);
-		goto out;
-	}
-	len = strlen(line);
-	line[len] = '\n';	/* json_dumps left room for the NUL */
-	while (off < len + 1) {
-		ssize_t n = send(fd, line + off, len + 1 - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sbx_err_sys(e, "cannot talk to the VMM of '%s'", id);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	in.cap = 64 * 1024;
-	while (!(nl = memchr(in.buf, '\n', in.len))) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		uint64_t now = sbx_clock_ms();
-		char buf[4096];
-		ssize_t n;
-
-		if (now >= deadline) {
-			sbx_err_set(e, SBX_ETIMEDOUT, "the VMM of '%s' did not "
-			    "answer within %d ms", id, PORT_TIMEOUT_MS);
-			goto out;
-		}
-		if (poll(&p, 1, (int)(deadline - now)) <= 0)
-			continue;
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || sbx_buf_add(&in, buf, (size_t)n) < 0) {
-			sbx_err_set(e, SBX_EIO, "the VMM of '%s' closed the "
-			    "control connection", id);
-			goto out;
-		}
-	}
-	rep = json_loadb(in.buf, (size_t)(nl - in.buf), 0, &jerr);
-	if (!json_is_object(rep)) {
-		sbx_err_set(e, SBX_EIO, "bad reply from the VMM of '%s'", id);
-		json_decref(rep);
-		rep = NULL;
-	} else if (!json_is_true(json_object_get(rep, "ok"))) {
-		const char *m = json_string_value(json_object_get(rep,
-		    "error"));
-
-		sbx_err_set(e, SBX_EFAIL, "sandbox '%s': %s", id,
-		    m ? m : "the VMM refused the request");
-		json_decref(rep);
-		rep = NULL;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	sbx_buf_release(&in);
-	free(line);
-	free(path);
-	return rep;
-}
-
 /* Asks the VMM for one forward; the bound port or -1. */
 static long
 forward(const char *id, const char *addr, unsigned host_port,
     unsigned guest, struct sbx_err *e)
 {
-	json_t *rep = ctl_port(id, json_pack("{s:s, s:i, s:s, s:i}", "op",
+	json_t *rep = kvm_ctl_request(id, json_pack("{s:s, s:i, s:s, s:i}", "op",
 	    "port", "guest", (int)guest, "host", addr, "host_port",
-	    (int)host_port), e);
+	    (int)host_port), PORT_TIMEOUT_MS, e);
 	long bound;
 
 	if (!rep)
@@ -449,9 +363,9 @@ kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
 		*fd = loopback_connect(port);
 	/* None yet for this VMM process: ask it for one. */
 	if (*fd < 0) {
-		rep = ctl_port(sb.id, json_pack("{s:s, s:i, s:s, s:i}", "op",
+		rep = kvm_ctl_request(sb.id, json_pack("{s:s, s:i, s:s, s:i}", "op",
 		    "port", "guest", (int)guest_port, "host", "127.0.0.1",
-		    "host_port", 0), e);
+		    "host_port", 0), PORT_TIMEOUT_MS, e);
 		port = rep ? (unsigned)json_integer_value(json_object_get(rep,
 		    "host_port")) : 0;
 		json_decref(rep);

@@ -50,93 +50,6 @@
 #define SNAP_AGENT_MS 120000
 #define SNAP_CHUNK (2u << 20)		/* bytes of RAM per memory object */
 
-/* One request/reply on the VMM's control socket; the reply if "ok". */
-static json_t *
-ctl_request(const char *id, json_t *req, struct sbx_err *e)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *path = kvm_runfile(id, "ctl.sock"), *s;
-	struct sbx_buf in = SBX_BUF_INIT;
-	uint64_t deadline = sbx_clock_ms() + SNAP_CTL_MS;
-	json_t *rep = NULL;
-	json_error_t jerr;
-	size_t len, off = 0;
-	int fd = -1;
-
-	s = json_dumps(req, JSON_COMPACT);
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		sbx_err_set(e, SBX_EINVAL, "control socket path '%s' is too "
-		    "long", path);
-		goto out;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
-		    path);
-		goto out;
-	}
-	len = strlen(s);
-	s[len++] = '\n';	/* json_dumps left room for the NUL */
-	while (off < len) {
-		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sbx_err_sys(e, "cannot talk to the VMM of '%s'", id);
-			goto out;
-		}
-		off += n;
-	}
-	while (!memchr(in.buf, '\n', in.len)) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		uint64_t now = sbx_clock_ms();
-		char buf[4096];
-		ssize_t n;
-
-		if (now >= deadline) {
-			sbx_err_set(e, SBX_ETIMEDOUT, "the VMM of '%s' did not "
-			    "answer within %d s", id, SNAP_CTL_MS / 1000);
-			goto out;
-		}
-		if (poll(&p, 1, (int)(deadline - now)) <= 0)
-			continue;
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			sbx_err_set(e, SBX_EIO, "the VMM of '%s' closed the "
-			    "control connection", id);
-			goto out;
-		}
-		sbx_buf_add(&in, buf, n);
-	}
-	rep = json_loadb(in.buf, (char *)memchr(in.buf, '\n', in.len) - in.buf,
-	    0, &jerr);
-	if (!rep || !json_is_object(rep)) {
-		sbx_err_set(e, SBX_EINVAL, "bad reply from the VMM of '%s'",
-		    id);
-		json_decref(rep);
-		rep = NULL;
-	} else if (!json_is_true(json_object_get(rep, "ok")) &&
-	    !json_object_get(rep, "children")) {
-		const char *m = json_string_value(json_object_get(rep,
-		    "error"));
-
-		sbx_err_set(e, SBX_EIO, "the VMM of '%s' refused: %s", id,
-		    m ? m : "no reason given");
-		json_decref(rep);
-		rep = NULL;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	sbx_buf_release(&in);
-	free(path);
-	free(s);
-	return rep;
-}
 
 static void
 rundir_prepare(const char *id)
@@ -227,7 +140,7 @@ finish_running(struct sbx_conn *c, struct sbx_sandbox *sb,
 	char *sbdir = sbx_sandbox_dir(c->store, sb->id);
 	int rc;
 
-	rc = kvm_wait_agent(sb->id, sbdir, sb->pid, SNAP_AGENT_MS, e);
+	rc = kvm_wait_agent(sb->id, sbdir, sb->pid, SNAP_AGENT_MS, false, e);
 	free(sbdir);
 	if (rc < 0 || kvm_personalize(sb->id, e) < 0)
 		return -1;
@@ -270,8 +183,8 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	if (open_running(c, query, &sb, &lk, e) < 0)
 		goto out;
 	dir = kvm_sbfile(c, sb.id, "hibernate");
-	rep = ctl_request(sb.id, json_pack("{s:s, s:s}", "op", "snapshot",
-	    "dir", dir), e);
+	rep = kvm_ctl_request(sb.id, json_pack("{s:s, s:s}", "op", "snapshot",
+	    "dir", dir), SNAP_CTL_MS, e);
 	if (!rep)
 		goto out;
 	json_decref(rep);
@@ -412,8 +325,8 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 		free(sbdir);
 		free(rundir);
 	}
-	rep = ctl_request(src.id, json_pack("{s:s, s:O}", "op", "fork",
-	    "children", specs), e);
+	rep = kvm_ctl_request(src.id, json_pack("{s:s, s:O}", "op", "fork",
+	    "children", specs), SNAP_CTL_MS, e);
 	if (!rep)
 		goto fail;
 	res = json_object_get(rep, "children");
@@ -651,7 +564,7 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	    "chunk", (json_int_t)SNAP_CHUNK);
 	if (since)
 		json_object_set_new(req, "since", json_string(since));
-	rep = ctl_request(sb.id, req, e);
+	rep = kvm_ctl_request(sb.id, req, SNAP_CTL_MS, e);
 	if (!rep)
 		goto out;
 	diff = json_is_true(json_object_get(rep, "diff")) && base;

@@ -7,13 +7,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "kvm/agent-client.h"
 #include "kvm/kvm.h"
@@ -212,6 +217,171 @@ kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
 	return rc;
 }
 
+json_t *
+kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
+    struct sbx_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *path = kvm_runfile(id, "ctl.sock"), *s;
+	struct sbx_buf in = SBX_BUF_INIT;
+	uint64_t deadline = sbx_clock_ms() + timeout_ms;
+	json_t *rep = NULL;
+	json_error_t jerr;
+	size_t len, off = 0;
+	int fd = -1;
+
+	s = json_dumps(req, JSON_COMPACT);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sbx_err_set(e, SBX_EINVAL, "control socket path '%s' is too "
+		    "long", path);
+		goto out;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
+		    path);
+		goto out;
+	}
+	len = strlen(s);
+	s[len++] = '\n';	/* json_dumps left room for the NUL */
+	while (off < len) {
+		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sbx_err_sys(e, "cannot talk to the VMM of '%s'", id);
+			goto out;
+		}
+		off += n;
+	}
+	while (!memchr(in.buf, '\n', in.len)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		uint64_t now = sbx_clock_ms();
+		char buf[4096];
+		ssize_t n;
+
+		if (now >= deadline) {
+			sbx_err_set(e, SBX_ETIMEDOUT, "the VMM of '%s' did not "
+			    "answer within %llu s", id,
+			    (unsigned long long)(timeout_ms / 1000));
+			goto out;
+		}
+		if (poll(&p, 1, (int)(deadline - now)) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			sbx_err_set(e, SBX_EIO, "the VMM of '%s' closed the "
+			    "control connection", id);
+			goto out;
+		}
+		sbx_buf_add(&in, buf, n);
+	}
+	rep = json_loadb(in.buf, (char *)memchr(in.buf, '\n', in.len) - in.buf,
+	    0, &jerr);
+	if (!rep || !json_is_object(rep)) {
+		sbx_err_set(e, SBX_EINVAL, "bad reply from the VMM of '%s'",
+		    id);
+		json_decref(rep);
+		rep = NULL;
+	} else if (!json_is_true(json_object_get(rep, "ok")) &&
+	    !json_object_get(rep, "children")) {
+		const char *m = json_string_value(json_object_get(rep,
+		    "error"));
+
+		sbx_err_set(e, SBX_EIO, "the VMM of '%s' refused: %s", id,
+		    m ? m : "no reason given");
+		json_decref(rep);
+		rep = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	sbx_buf_release(&in);
+	free(path);
+	free(s);
+	json_decref(req);
+	return rep;
+}
+
+/* A stats sample's per-vCPU CPU time and exits, and per-device counters. */
+static void
+stats_sample(json_t *st, uint64_t *cpu, uint64_t *exits, uint64_t *dev,
+    size_t max)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "vcpus"), i, v)
+		if (i < max) {
+			cpu[i] = json_integer_value(json_object_get(v,
+			    "cpu_ns"));
+			exits[i] = json_integer_value(json_object_get(v,
+			    "exits"));
+		}
+	json_array_foreach(json_object_get(st, "devices"), i, v)
+		if (i < max)
+			dev[2 * i] = json_integer_value(json_object_get(v,
+			    "notifies")), dev[2 * i + 1] =
+			    json_integer_value(json_object_get(v, "irqs"));
+}
+
+/*
+ * What a VMM whose guest does not answer is doing: its state, and what
+ * its vCPUs and devices did over two seconds (a halted guest waiting for
+ * an interrupt that never comes, one spinning, or a device stalled).
+ */
+static void
+vmm_diagnosis(const char *id, struct sbx_buf *out)
+{
+	enum { MAXN = 16 };
+	uint64_t c0[MAXN] = { 0 }, x0[MAXN] = { 0 }, d0[2 * MAXN] = { 0 };
+	uint64_t c1[MAXN] = { 0 }, x1[MAXN] = { 0 }, d1[2 * MAXN] = { 0 };
+	struct sbx_err e = { 0 };
+	json_t *st0, *st1, *status, *v;
+	size_t i;
+
+	status = kvm_ctl_request(id, json_pack("{s:s}", "op", "status"), 3000,
+	    &e);
+	st0 = kvm_ctl_request(id, json_pack("{s:s}", "op", "stats"), 3000, &e);
+	usleep(2000 * 1000);
+	st1 = st0 ? kvm_ctl_request(id, json_pack("{s:s}", "op", "stats"),
+	    3000, &e) : NULL;
+	if (!status || !st0 || !st1) {
+		sbx_buf_addf(out, "(the VMM did not answer a stats request: "
+		    "%s)\n", e.msg);
+		goto out;
+	}
+	stats_sample(st0, c0, x0, d0, MAXN);
+	stats_sample(st1, c1, x1, d1, MAXN);
+	sbx_buf_addf(out, "VMM state %s; in 2 s:",
+	    json_string_value(json_object_get(status, "state")) ?
+	    json_string_value(json_object_get(status, "state")) : "?");
+	json_array_foreach(json_object_get(st1, "vcpus"), i, v)
+		if (i < MAXN)
+			sbx_buf_addf(out, " vCPU %zu %llu ms CPU %llu exits;", i,
+			    (unsigned long long)((c1[i] - c0[i]) / 1000000),
+			    (unsigned long long)(x1[i] - x0[i]));
+	json_array_foreach(json_object_get(st1, "devices"), i, v)
+		if (i < MAXN)
+			sbx_buf_addf(out, " %s %llu kicks %llu irqs%s;",
+			    json_string_value(json_object_get(v, "name")),
+			    (unsigned long long)(d1[2 * i] - d0[2 * i]),
+			    (unsigned long long)(d1[2 * i + 1] -
+			    d0[2 * i + 1]), json_is_true(json_object_get(v,
+			    "failed")) ? " (failed)" : "");
+	sbx_buf_addf(out, " console +%lld bytes\n", (long long)
+	    (json_integer_value(json_object_get(st1, "console_bytes")) -
+	    json_integer_value(json_object_get(st0, "console_bytes"))));
+out:
+	json_decref(status);
+	json_decref(st0);
+	json_decref(st1);
+}
+
 /* Appends the last `max` bytes of a file, for error messages. */
 static void
 tail_file(const char *path, size_t max, struct sbx_buf *out)
@@ -230,7 +400,7 @@ tail_file(const char *path, size_t max, struct sbx_buf *out)
 
 int
 kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
-    uint64_t timeout_ms, struct sbx_err *e)
+    uint64_t timeout_ms, bool boot, struct sbx_err *e)
 {
 	struct sbx_agent a;
 	struct sbx_agent_info info;
@@ -258,6 +428,8 @@ kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
 
 			tail_file(vlog, 400, &t);
 			tail_file(log, 800, &t);
+			if (!dead)
+				vmm_diagnosis(id, &t);
 			if (dead)
 				sbx_err_set(e, SBX_EFAIL, "sandbox '%s' stopped "
 				    "while booting; last output:\n%s", id, t.buf);
@@ -266,9 +438,13 @@ kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
 				    "not become ready within %llus; last "
 				    "output:\n%s", id, (unsigned long long)
 				    (timeout_ms / 1000), t.buf);
-			if (!dead)
+			if (!dead && boot)
 				sbx_err_hint(e, "raise the limit with "
 				    "SBX_BOOT_TIMEOUT (a duration)");
+			else if (!dead)
+				sbx_err_hint(e, "a restored guest answers in "
+				    "seconds; this one is stuck (sbx logs %s, "
+				    "sbx stats %s)", id, id);
 			sbx_buf_release(&t);
 			free(log);
 			free(vlog);

@@ -4,8 +4,11 @@
 #ifndef SBX_KVM_SPAWN_H
 #define SBX_KVM_SPAWN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <jansson.h>
 
 struct sbx_err;
 
@@ -41,6 +44,15 @@ int kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid,
     struct sbx_err *e);
 
 /*
+ * One request on sandbox `id`'s VMM control socket (doc/vmm-control.md),
+ * which it takes (json_decref'd); the reply, or NULL with `e` filled when
+ * the VMM cannot be reached, does not answer within `timeout_ms`, or
+ * answers "ok": false (a fork's reply with "children" counts as a reply).
+ */
+json_t *kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
+    struct sbx_err *e);
+
+/*
  * Runs argv detached (own session, stdin /dev/null, stdout and stderr
  * appended to `log`, default signal mask and dispositions) and returns
  * once it has been exec'd, with its pid in *pid.
@@ -51,9 +63,11 @@ int kvm_exec_detached(char *const *argv, const char *log, pid_t *pid,
 /*
  * Waits until the guest agent of sandbox `id` answers a ping, the VMM
  * `pid` dies (the error then quotes the end of its logs) or `timeout_ms`
- * passes.
+ * passes; if the VMM lives on, the error also says what its vCPUs and
+ * devices are doing. `boot`: a cold boot (the hint names SBX_BOOT_TIMEOUT),
+ * else a restore.
  */
 int kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
-    uint64_t timeout_ms, struct sbx_err *e);
+    uint64_t timeout_ms, bool boot, struct sbx_err *e);
 
 #endif

@@ -24,7 +24,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 state() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
 pid_of() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", 0))'; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
-echo "1..36"
+echo "1..37"
 
 t0=$(now_ms)
 id=$(sbx create --memory 512M 2>"$SBX_HOME/t41-create.err")
@@ -129,6 +129,7 @@ added3=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["added_bytes
 echo "# diff: third snapshot wrote $w3 and added $added3 bytes for $dp3 dirty pages; $dl3 pages in its (cumulative) page delta"
 ok $([ "$(mf "$s3id" diff)" = True ] && [ "$(mf "$s3id" parent)" = "sha:$s2id" ] && [ -n "$w3" ] && [ "$w3" -lt 8388608 ] && echo 0 || echo 1) \
 	"a third snapshot is a diff of the second ($w3 bytes written)"
+is "$(sbx exec "$id" -- cat /tmp/z 2>&1)" after-second "the source still answers after three snapshots"
 sbx gc >/dev/null 2>&1; ok $? "sbx gc runs and keeps what the snapshots use"
 t0=$(now_ms)
 r=$(sbx create --from "$s1id" 2>"$SBX_HOME/t41-from.err")

@@ -1,0 +1,65 @@
+#!/bin/bash
+# 74-rig-harness.t - tests/rig/check and tests/rig/suite themselves, with a
+# stand-in for tests/rig/run that runs the suite here instead of in L1 and
+# three stand-in rig scripts: one passes, one fails only its first time,
+# one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
+# the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
+. "$(dirname "$0")/lib.sh"
+plan 12
+
+fake=$T/src
+mkdir -p "$fake/tests/rig"
+cp "$SRC/tests/rig/check" "$SRC/tests/rig/suite" "$fake/tests/rig/"
+cat >"$fake/tests/rig/run" <<'EOF'
+#!/bin/bash
+# Stand-in for the rig: counts boots, runs the command after "--" here.
+echo boot >>"$RIGLOG"
+while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift
+exec "$@"
+EOF
+cat >"$fake/tests/rig/t01-good.sh" <<'EOF'
+echo "ok 1 - fine"
+EOF
+cat >"$fake/tests/rig/t02-flaky.sh" <<'EOF'
+if [ ! -e "$MARK" ]; then
+	: >"$MARK"
+	echo "not ok 1 - first time"
+	echo "#   got:  a"
+	echo "#   want: b"
+	exit 1
+fi
+echo "ok 1 - second time"
+EOF
+cat >"$fake/tests/rig/t03-broken.sh" <<'EOF'
+echo "ok 1 - something"
+echo "not ok 2 - always broken"
+echo "# diagnosis: stuck"
+EOF
+export RIGLOG=$T/boots MARK=$T/mark
+unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE
+rig() { : >"$RIGLOG"; SBX_TOP_SRCDIR=$fake SBX_TOP_BUILDDIR=$T run bash "$fake/tests/rig/check"; }
+
+SBX_RIG_TESTS="t01 t02" rig
+is "$rc" 0 "a script that fails once and passes in a fresh L1 does not fail the run"
+like "$out" "FLAKY: t02-flaky failed once" "it is reported as FLAKY"
+is "$(wc -l <"$RIGLOG")" 2 "the retry boots a second L1"
+like "$out" "# recap: t02-flaky.sh \(exit status 1\):" "the first failure is repeated at the end"
+like "$(tail -n 4 <<<"$out")" "# recap: #   got:  a" "with its got/want lines"
+
+rm -f "$MARK"
+SBX_RIG_TESTS="t01 t03" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a script that fails twice fails the run (status $rc)"
+like "$out" "# recap \(retry\): not ok 2 - always broken" "the retry's failure is in the recap too"
+like "$out" "# recap: # diagnosis: stuck" "and the lines after a failed check"
+is "$(grep -c '^# recap: t01' <<<"$out")" 0 "passing scripts are not recapped"
+
+rm -f "$MARK"
+SBX_RIG_RETRIES=0 SBX_RIG_TESTS="t02" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "SBX_RIG_RETRIES=0: no second run, the failure stands"
+is "$(wc -l <"$RIGLOG")" 1 "and only one L1 boot"
+
+rm -f "$MARK"
+SBX_RIG_RETRY_BEFORE=0 SBX_RIG_TESTS="t02" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "no retry once the run has used its time"
+exit $_fail
