@@ -59,6 +59,9 @@ sbx_agent_release(struct sbx_agent *a)
 {
 	free(a->path);
 	a->path = NULL;
+	free(a->revive_arg);
+	a->revive_arg = NULL;
+	a->revive = NULL;
 }
 
 int
@@ -157,18 +160,24 @@ connect_once(struct sbx_agent *a)
 int
 agent_connect(struct sbx_agent *a, struct sbx_err *e)
 {
-	unsigned delay = a->backoff_ms ? a->backoff_ms : 20;
-	int i, fd = -EINVAL;
+	unsigned delay;
+	int i, round, fd = -EINVAL;
 
-	for (i = 0; i < (a->attempts > 0 ? a->attempts : 1); i++) {
-		if (i)
-			agent_sleep_ms(delay), delay = delay * 2 > 1000 ?
-			    1000 : delay * 2;
-		fd = connect_once(a);
-		if (fd >= 0)
-			return fd;
-		if (fd != -ECONNREFUSED && fd != -ENOENT && fd != -EAGAIN &&
-		    fd != -ECONNRESET && fd != -EPIPE && fd != -ETIMEDOUT)
+	for (round = 0; round < 2; round++) {
+		delay = a->backoff_ms ? a->backoff_ms : 20;
+		for (i = 0; i < (a->attempts > 0 ? a->attempts : 1); i++) {
+			if (i)
+				agent_sleep_ms(delay), delay = delay * 2 >
+				    1000 ? 1000 : delay * 2;
+			fd = connect_once(a);
+			if (fd >= 0)
+				return fd;
+			if (fd != -ECONNREFUSED && fd != -ENOENT &&
+			    fd != -EAGAIN && fd != -ECONNRESET &&
+			    fd != -EPIPE && fd != -ETIMEDOUT)
+				break;
+		}
+		if (round || !a->revive || a->revive(a->revive_arg) != 0)
 			break;
 	}
 	errno = -fd;

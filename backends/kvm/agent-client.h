@@ -37,6 +37,14 @@ struct sbx_agent {
 	uint32_t port;		/* guest vsock port (vsock mode) */
 	int attempts;		/* connection attempts per request (>= 1) */
 	unsigned backoff_ms;	/* first retry delay; doubles, max 1 s */
+	/*
+	 * Called when every attempt of one connection failed; 0 means "try
+	 * once more" (the kvm backend waits out an idle hibernation and wakes
+	 * the sandbox), anything else keeps the failure. Only connections
+	 * are retried, never a request the agent may have started.
+	 */
+	int (*revive)(void *arg);
+	void *revive_arg;	/* malloc'd; sbx_agent_release frees it */
 };
 
 /*

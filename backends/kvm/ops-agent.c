@@ -11,6 +11,8 @@
 
 #include "kvm/agent-client.h"
 #include "kvm/kvm.h"
+#include "kvm/spawn.h"
+#include "core/clock.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
@@ -61,6 +63,55 @@ kvm_wake(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
 	return 0;
 }
 
+#define KVM_REVIVE_MS 120000	/* the longest wait for an idle snapshot */
+
+struct revive {
+	struct sbx_conn *c;
+	char id[SBX_SANDBOX_ID_SIZE];
+};
+
+/*
+ * The agent's connection failed: if the VMM is writing its idle snapshot
+ * (vmm/idle.h), waits for it to finish, then wakes the sandbox (0: try
+ * again). A VMM that is up and not hibernating, or a sandbox that did not
+ * come back, keeps the failure.
+ */
+static int
+revive(void *arg)
+{
+	struct revive *r = arg;
+	struct sbx_sandbox sb;
+	char *pending = kvm_sbfile(r->c, r->id, "hibernate/" KVM_IDLE_PENDING);
+	char *marker = kvm_sbfile(r->c, r->id, "hibernate/" KVM_IDLE_MARKER);
+	uint64_t deadline = sbx_clock_ms() + KVM_REVIVE_MS;
+	int rc = -1;
+
+	sbx_sandbox_init(&sb);
+	if (sbx_sandbox_load(r->c->store, r->id, &sb, NULL) < 0)
+		goto out;
+	/*
+	 * While the VMM writes the snapshot, "pending" exists; once written,
+	 * the marker does until the VMM has exited (and a resume removes it).
+	 */
+	if (sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid)) {
+		if (access(pending, F_OK) != 0 && access(marker, F_OK) != 0)
+			goto out;	/* up, and not hibernating */
+		while (kvm_vmm_alive(sb.pid) && (access(pending, F_OK) == 0 ||
+		    access(marker, F_OK) == 0) && sbx_clock_ms() < deadline)
+			usleep(50 * 1000);
+		if (kvm_vmm_alive(sb.pid) && (access(pending, F_OK) == 0 ||
+		    access(marker, F_OK) == 0))
+			goto out;	/* still at it after two minutes */
+	}
+	sbx_sandbox_release(&sb);
+	rc = kvm_wake(r->c, r->id, &sb, NULL) < 0 ? -1 : 0;
+out:
+	sbx_sandbox_release(&sb);
+	free(pending);
+	free(marker);
+	return rc;
+}
+
 /* Opens an agent client for a running sandbox named by `query`. */
 int
 kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
@@ -79,6 +130,14 @@ kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 	sock = kvm_runfile(sb.id, "vsock.sock");
 	spec = xasprintf("vsock:%s", sock);
 	rc = sbx_agent_init(a, spec, e);
+	if (rc == 0) {
+		struct revive *r = xcalloc(1, sizeof(*r));
+
+		r->c = c;
+		memcpy(r->id, sb.id, sizeof(r->id));
+		a->revive = revive;
+		a->revive_arg = r;
+	}
 	free(sock);
 	free(spec);
 	sbx_sandbox_release(&sb);

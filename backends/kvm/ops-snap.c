@@ -227,9 +227,12 @@ kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	{
 		/* A hibernation for idleness is over once resumed. */
 		char *mk = xasprintf("%s/%s", dir, KVM_IDLE_MARKER);
+		char *pend = xasprintf("%s/%s", dir, KVM_IDLE_PENDING);
 
 		unlink(mk);
+		unlink(pend);	/* left by a VMM killed while writing */
 		free(mk);
+		free(pend);
 	}
 	if (spawn_restore(c, &sb, dir, &pid, e) < 0)
 		goto out;

@@ -29,6 +29,8 @@ struct kvm_spawn {
 
 /* Marker sbx-vmm leaves in hibernate/ after hibernating for idleness. */
 #define KVM_IDLE_MARKER "idle-hibernated"
+/* Present in hibernate/ while sbx-vmm writes that snapshot (vmm/idle.h). */
+#define KVM_IDLE_PENDING "idle-hibernating"
 
 /* sandbox.json extra key holding the sandbox's idle timeout (ms). */
 #define KVM_IDLE_KEY "idle_timeout_ms"

@@ -14,7 +14,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }
 is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
 state() { sbx inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
-echo "1..6"
+echo "1..8"
 
 id=$(sbx create --memory 512M --idle-timeout 15s)
 ok $? "create --idle-timeout 15s"
@@ -29,5 +29,18 @@ ok $( { ! kill -0 "$pid" 2>/dev/null || grep -q '^State:.*Z' "/proc/$pid/status"
 grep 'idle for' "$SBX_HOME/sandboxes/$id/vmm.log" | sed 's/^/# /'
 is "$(sbx exec "$id" -- cat /tmp/x 2>&1)|$(state "$id")" "kept|running" "exec wakes it with its files"
 is "$(sbx exec "$id" -- sh -c 'pgrep -x sleep >/dev/null && echo alive')" alive "and its processes"
+# The race: an exec that arrives while the VMM is writing its idle
+# snapshot (its I/O thread busy, then the process gone) must wait for it
+# and wake the sandbox, not fail. The VMM marks that window with a file.
+hib="$SBX_HOME/sandboxes/$id/hibernate"
+t0=$SECONDS
+while [ $((SECONDS - t0)) -lt 180 ] && [ ! -e "$hib/idle-hibernating" ]; do sleep 0.05; done
+seen=$([ -e "$hib/idle-hibernating" ] && echo yes || echo no)
+t1=$(date +%s%N)
+out=$(sbx exec "$id" -- cat /tmp/x 2>&1)
+st=$?
+is "$seen|$st|$out|$(state "$id")" "yes|0|kept|running" \
+	"an exec made while the VMM writes its idle snapshot waits and wakes it ($(( ($(date +%s%N) - t1) / 1000000 )) ms)"
+is "$(grep -c 'hibernated into' "$SBX_HOME/sandboxes/$id/vmm.log")" 2 "that hibernation did happen (the exec raced it)"
 sbx rm -f "$id" >/dev/null 2>&1
 exit $failed

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +59,7 @@ on_tick(void *arg, uint32_t events)
 	struct idle *w = arg;
 	uint64_t ticks, opened, now = now_ms();
 	json_t *req, *rep;
-	char *marker;
+	char *marker, *pending;
 	int fd;
 
 	(void)events;
@@ -77,10 +78,17 @@ on_tick(void *arg, uint32_t events)
 	}
 	if (now - w->last_busy_ms < w->timeout_ms)
 		return;
+	pending = xasprintf("%s/%s", w->dir, VMM_IDLE_PENDING);
+	mkdir(w->dir, 0700);	/* snap_control makes it too; EEXIST is fine */
+	fd = open(pending, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 	req = json_pack("{s:s, s:s}", "op", "snapshot", "dir", w->dir);
 	rep = snap_control(w->vm, "snapshot", req);
 	json_decref(req);
 	if (!json_is_true(json_object_get(rep, "ok"))) {
+		unlink(pending);
+		free(pending);
 		vmm_log("idle for %llu s, but cannot hibernate: %s",
 		    (unsigned long long)((now - w->last_busy_ms) / 1000),
 		    json_string_value(json_object_get(rep, "error")));
@@ -96,6 +104,8 @@ on_tick(void *arg, uint32_t events)
 		close(fd);
 	}
 	free(marker);
+	unlink(pending);	/* after the marker: never neither while up */
+	free(pending);
 	vmm_log("idle for %llu s: hibernated into %s",
 	    (unsigned long long)((now - w->last_busy_ms) / 1000), w->dir);
 	vmm_exit(w->vm, SBX_VMM_EXIT_STOPPED);

@@ -15,6 +15,12 @@ struct vmm;
 
 /* The marker a hibernation for idleness leaves in the directory. */
 #define VMM_IDLE_MARKER "idle-hibernated"
+/*
+ * Present in the directory while the VMM writes its idle snapshot: a
+ * client whose agent connection fails then waits for the VMM to exit and
+ * wakes the sandbox instead of failing (kvm/ops-agent.c).
+ */
+#define VMM_IDLE_PENDING "idle-hibernating"
 
 /*
  * Watches `vm` from the I/O loop; after `timeout_ms` without an agent
