@@ -245,28 +245,6 @@ vm_event(struct vmm *vm, const char *event, void *arg)
 	control_event(m->ctl, event, 0);
 }
 
-/* One line for logs and benchmarks: why, how long, how many exits. */
-static void
-log_summary(struct vmm *vm, int status)
-{
-	struct timespec ts;
-	uint64_t exits = 0, io = 0, mmio = 0, ms;
-	unsigned i;
-
-	for (i = 0; i < vm->nvcpu; i++) {
-		exits += vm->vcpu[i].exits;
-		io += vm->vcpu[i].io_exits;
-		mmio += vm->vcpu[i].mmio_exits;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = ((uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec -
-	    vm->start_ns) / 1000000;
-	vmm_log("guest %s (exit status %d) after %llu ms; KVM exits %llu "
-	    "(io %llu, mmio %llu)", vmm_exit_name(status), status,
-	    (unsigned long long)ms, (unsigned long long)exits,
-	    (unsigned long long)io, (unsigned long long)mmio);
-}
-
 static int
 console_setup(struct vmm_main *m)
 {
@@ -344,7 +322,7 @@ main(int argc, char **argv)
 	status = m.vm->exit_status;
 	if (m.raw)
 		tcsetattr(0, TCSANOW, &m.saved);
-	log_summary(m.vm, status);
+	vmm_log_summary(m.vm, status);
 	control_event(m.ctl, "exit", status);
 	control_free(m.ctl);
 	vmm_destroy(m.vm);

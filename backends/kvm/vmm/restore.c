@@ -386,6 +386,7 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 		vmm_exit(m.vm, SBX_VMM_EXIT_ERROR);
 	}
 	status = m.vm->exit_status;
+	vmm_log_summary(m.vm, status);	/* restored and forked VMMs too */
 	control_event(m.ctl, "exit", status);
 	control_free(m.ctl);
 	vmm_destroy(m.vm);

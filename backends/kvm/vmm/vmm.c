@@ -387,6 +387,28 @@ vmm_paused(struct vmm *vm)
 	return p;
 }
 
+/* One line for logs and benchmarks: why, how long, how many exits. */
+void
+vmm_log_summary(struct vmm *vm, int status)
+{
+	struct timespec ts;
+	uint64_t exits = 0, io = 0, mmio = 0, ms;
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpu; i++) {
+		exits += vm->vcpu[i].exits;
+		io += vm->vcpu[i].io_exits;
+		mmio += vm->vcpu[i].mmio_exits;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = ((uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec -
+	    vm->start_ns) / 1000000;
+	vmm_log("guest %s (exit status %d) after %llu ms; KVM exits %llu "
+	    "(io %llu, mmio %llu)", vmm_exit_name(status), status,
+	    (unsigned long long)ms, (unsigned long long)exits,
+	    (unsigned long long)io, (unsigned long long)mmio);
+}
+
 const char *
 vmm_exit_name(int status)
 {

@@ -110,6 +110,8 @@ int vmm_set_memslots(struct vmm *vm, uint32_t flags, struct sbx_err *e);
 void vmm_destroy(struct vmm *vm);
 /* Name of an exit status for events ("poweroff", "panic", ...). */
 const char *vmm_exit_name(int status);
+/* Logs why the guest stopped, after how long, and its KVM exits. */
+void vmm_log_summary(struct vmm *vm, int status);
 
 /* vcpu.c: creates vCPU i (fd, kvm_run mapping, CPUID, MSRs, ...). */
 int vcpu_create(struct vmm *vm, unsigned i, uint64_t entry,
