@@ -5,6 +5,7 @@ libsbx_a_SOURCES += \
 	%reldir%/http.c %reldir%/route.c %reldir%/request.c \
 	%reldir%/stream.c %reldir%/h-sandbox.c %reldir%/h-files.c \
 	%reldir%/h-exec.c %reldir%/h-templates.c \
+	%reldir%/h-build.c %reldir%/untar.c \
 	%reldir%/h-proxy.c %reldir%/proxy.c %reldir%/proxy.h \
 	%reldir%/token.c %reldir%/token.h
 

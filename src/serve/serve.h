@@ -24,6 +24,9 @@
 #define SBX_SERVE_EXEC_MAX (16u << 20)		/* exec request (stdin) */
 #define SBX_SERVE_HEADER_MAX (32u << 10)	/* headers + URL */
 #define SBX_SERVE_PATH_MAX 4096			/* guest file paths */
+#define SBX_SERVE_BUILD_MAX (1ull << 30)	/* build context upload */
+#define SBX_SERVE_BUILD_UNPACKED (4ull << 30)	/* ... once unpacked */
+#define SBX_SERVE_BUILD_ENTRIES 100000		/* ... entries in it */
 
 struct sbx_serve_cfg {
 	const char *listen;	/* "ADDR:PORT" (port 0 = pick), or NULL */
