@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -132,15 +133,16 @@ replace(const char *path, const char *entry, struct sbx_err *e)
 
 /* Copies the entry's data into a new file at `path`. */
 static int
-write_file(struct archive *a, const char *path, mode_t mode,
+write_file(struct archive *a, struct archive_entry *ent, const char *path,
     const char *entry, uint64_t *total, uint64_t max, struct sbx_err *e)
 {
+	struct timespec ts[2];
 	char buf[64 * 1024];
 	la_ssize_t n;
 	int fd, rc = 0;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    (mode & 0777) | 0600);
+	    0600);
 	if (fd < 0)
 		return sbx_err_sys(e, "tar entry '%s': cannot create it", entry);
 	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
@@ -158,6 +160,12 @@ write_file(struct archive *a, const char *path, mode_t mode,
 	if (!rc && n < 0)
 		rc = sbx_err_set(e, SBX_EUSAGE, "tar entry '%s': %s", entry,
 		    archive_error_string(a));
+	/* As packed: builds copy `files` with their mode and time. */
+	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(ent);
+	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(ent);
+	if (!rc && (fchmod(fd, archive_entry_perm(ent) & 0777) < 0 ||
+	    futimens(fd, ts) < 0))
+		rc = sbx_err_sys(e, "tar entry '%s'", entry);
 	if (close(fd) < 0 && !rc)
 		rc = sbx_err_sys(e, "tar entry '%s'", entry);
 	return rc;
@@ -216,8 +224,7 @@ one_entry(struct archive *a, struct archive_entry *ent, const char *root,
 	} else if (!rc && type == AE_IFREG) {
 		rc = replace(path, name, e);
 		if (!rc)
-			rc = write_file(a, path, archive_entry_perm(ent), name,
-			    total, max, e);
+			rc = write_file(a, ent, path, name, total, max, e);
 	} else if (!rc) {
 		rc = sbx_err_set(e, SBX_EUSAGE, "tar entry '%s': %s are not "
 		    "allowed in a build context", name,
