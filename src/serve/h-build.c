@@ -236,6 +236,7 @@ struct out {
 	uint64_t last;
 	struct sbx_buf pending;	/* stdout that was not an event line */
 	const char *dir;	/* the upload's directory, kept out of logs */
+	json_t *done;		/* the "done" event, sent last */
 };
 
 static void
@@ -261,6 +262,13 @@ on_stdout(struct out *o, const char *line, size_t len)
 
 	if (j && json_is_object(j) && json_is_string(json_object_get(j,
 	    "event"))) {
+		/* After the child's last stderr line, which may come later. */
+		if (!strcmp(json_string_value(json_object_get(j, "event")),
+		    "done")) {
+			json_decref(o->done);
+			o->done = j;
+			return;
+		}
 		out_json(o, j);
 		return;
 	}
@@ -355,7 +363,7 @@ build_run(struct stream *s, void *arg, int out_fd, int err_fd,
 {
 	struct build_job *j = arg;
 	struct sbx_buf lo = SBX_BUF_INIT, le = SBX_BUF_INIT;
-	struct out o = { out_fd, 0, 0, SBX_BUF_INIT, j->dir };
+	struct out o = { out_fd, 0, 0, SBX_BUF_INIT, j->dir, NULL };
 	int po[2], pe[2], devnull, status = 0;
 	int open_o = 1, open_e = 1;
 	pid_t pid;
@@ -414,8 +422,16 @@ build_run(struct stream *s, void *arg, int out_fd, int err_fd,
 	close(pe[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		json_decref(o.done);
 		out_json(&o, error_event(&o, status));
+	} else if (o.done) {
+		out_json(&o, o.done);
+	} else {
+		out_json(&o, json_pack("{s:s, s:s, s:s}", "event", "error",
+		    "code", "failed", "message", "the build ended without "
+		    "saying it was done"));
+	}
 	sbx_buf_release(&lo);
 	sbx_buf_release(&le);
 	sbx_buf_release(&o.pending);

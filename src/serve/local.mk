@@ -20,5 +20,6 @@ TESTS += \
 	tests/cli/51-serve-api.t \
 	tests/cli/52-serve-remote.t \
 	tests/cli/53-serve-tls.t \
-	tests/cli/54-serve-proxy.t
+	tests/cli/54-serve-proxy.t \
+	tests/cli/55-serve-build.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md
