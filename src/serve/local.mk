@@ -13,7 +13,7 @@ sbx_SOURCES += src/cli/cmd-serve.c src/cli/cmd-token.c
 
 tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_token.c tests/unit/check_serve.c \
-	tests/unit/check_proxy.c
+	tests/unit/check_proxy.c tests/unit/check_untar.c
 
 TESTS += \
 	tests/cli/50-serve-auth.t \

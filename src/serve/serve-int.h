@@ -145,23 +145,6 @@ enum MHD_Result h_build_upload(struct req *r);
 enum MHD_Result h_build_name(struct req *r);
 void build_upload_free(struct build_upload *bu);
 
-/* ---- untar.c ---------------------------------------------------------- */
-
-struct sbx_untar_limits {
-	uint64_t max_bytes;	/* file data unpacked, in all */
-	uint64_t max_entries;
-};
-
-/*
- * Unpacks tar file `tar` (any compression libarchive reads) into the
- * existing directory `root`. Refuses (SBX_EUSAGE, naming the entry)
- * absolute names, "..", device nodes, fifos and sockets, symbolic links
- * whose target leaves the root, hard links to anything but a regular
- * file unpacked before, writing through a symbolic link, and going past
- * the limits. The caller removes `root` on failure.
- */
-int sbx_untar_safe(const char *tar, const char *root,
-    const struct sbx_untar_limits *lim, struct sbx_err *e);
 
 enum MHD_Result h_sb_create(struct req *r);
 enum MHD_Result h_sb_list(struct req *r);

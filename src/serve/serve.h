@@ -106,4 +106,22 @@ int sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
 int sbx_serve_listen_parse(const char *s, char **host, unsigned *port,
     struct sbx_err *e);
 
+/* ---- untar.c: build contexts uploaded to POST /v1/templates/build ---- */
+
+struct sbx_untar_limits {
+	uint64_t max_bytes;	/* file data unpacked, in all */
+	uint64_t max_entries;
+};
+
+/*
+ * Unpacks tar file `tar` (any compression libarchive reads) into the
+ * existing directory `root`. Refuses (SBX_EUSAGE, naming the entry)
+ * absolute names, "..", device nodes, fifos and sockets, symbolic links
+ * whose target leaves the root, hard links to anything but a regular
+ * file unpacked before, writing through a symbolic link, and going past
+ * the limits. The caller removes `root` on failure.
+ */
+int sbx_untar_safe(const char *tar, const char *root,
+    const struct sbx_untar_limits *lim, struct sbx_err *e);
+
 #endif
