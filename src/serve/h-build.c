@@ -532,6 +532,8 @@ h_build_upload(struct req *r)
 	char *yaml;
 
 	sbx_err_clear(&e);
+	if (bu && bu->bytes > SBX_SERVE_BUILD_MAX)
+		return reply_error(r, 413, "too_large", "%s", bu->err.msg);
 	if (bu && bu->rc < 0)
 		return reply_err(r, &bu->err);
 	if (!bu || !bu->bytes)

@@ -7,7 +7,7 @@
 # template errors with their location.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 41
+plan 40
 
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
