@@ -7,7 +7,7 @@
 # template errors with their location.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 40
+plan 45
 
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -159,3 +159,29 @@ printf 'name: orphan\nfrom:\n  template: no-such-parent\n' >"$X/orphan.yaml"
 run rsbx --json build --image-only "$X/orphan.yaml"
 is "$rc" 1 "a build failing on the server exits 1"
 like "$out" '"code": "not_supported"' "with the server's error code in --json"
+
+# One build at a time; a client that goes away does not leave a mess.
+tar -C "$X" -czf "$T/mini.tgz" mini.yaml root.tar.gz conf
+curl -sN -H "Authorization: Bearer $tok" --data-binary @"$T/mini.tgz" \
+	"$url/v1/templates/build?template=mini.yaml&image_only=1&no_cache=1" >"$T/first" &
+cpid=$!
+for i in $(seq 1 100); do [ -s "$T/first" ] && break; sleep 0.05; done
+code=$(curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $tok" -X POST \
+	"$url/v1/templates/named/build?image_only=1")
+like "$code $(cat "$T/body")" '^409 .*"busy".*another template build is running' "a second build while one runs: 409 busy"
+wait "$cpid"
+is "$(tail -n 1 "$T/first" | jfield '["event"]')" "done" "the first build ends with done"
+manifest() { sbx --json image ls | python3 -c 'import json,sys; print([i["manifest"] for i in json.load(sys.stdin) if i["name"] == "mini"][0])'; }
+before=$(manifest)
+echo "changed" >"$X/conf/greeting"	# so the new image differs
+tar -C "$X" -czf "$T/mini.tgz" mini.yaml root.tar.gz conf
+curl -sN -H "Authorization: Bearer $tok" --data-binary @"$T/mini.tgz" \
+	"$url/v1/templates/build?template=mini.yaml&image_only=1&no_cache=1" >"$T/gone" &
+cpid=$!
+for i in $(seq 1 100); do [ -s "$T/gone" ] && break; sleep 0.05; done
+kill "$cpid"; wait "$cpid" 2>/dev/null
+ok "$([ -e "$SBX_HOME/tmp/build-context" ]; echo $?)" "a client that went away: the build goes on"
+for i in $(seq 1 300); do [ -e "$SBX_HOME/tmp/build-context" ] || break; sleep 0.1; done
+ok "$([ ! -e "$SBX_HOME/tmp/build-context" ]; echo $?)" "and its context is removed when it ends"
+after=$(manifest)
+ok "$([ -n "$after" ] && [ "$after" != "$before" ]; echo $?)" "and its result is stored"
