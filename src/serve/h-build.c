@@ -156,8 +156,9 @@ build_options(struct req *r, struct build_job *j)
 	for (i = 0; i < 2; i++) {
 		const char *v = req_query(r, bools[i]);
 
-		if (v && strcmp(v, "1") && strcmp(v, "0") &&
-		    strcmp(v, "true") && strcmp(v, "false")) {
+		if (v && *v && strcmp(v, "1") && strcmp(v, "0") &&
+		    strcmp(v, "true") && strcmp(v, "false") &&
+		    strcmp(v, "yes") && strcmp(v, "no")) {
 			reply_error(r, 400, "bad_request", "query '%s' must be "
 			    "true or false, not '%s'", bools[i], v);
 			return -1;
