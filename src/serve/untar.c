@@ -19,6 +19,7 @@
 #include <archive_entry.h>
 
 #include "core/buf.h"
+#include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "serve/serve-int.h"
 #include "store/fsutil.h"
@@ -171,10 +172,73 @@ write_file(struct archive *a, struct archive_entry *ent, const char *path,
 	return rc;
 }
 
+/* Sets the time of `path` to the entry's (errors are not worth one). */
+static void
+set_time(int dirfd, const char *path, struct archive_entry *ent, int flags)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(ent);
+	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(ent);
+	utimensat(dirfd, path, ts, flags);
+}
+
+/*
+ * Directories get their mode and time at the end, once nothing is added
+ * to them any more: "REL\0" followed by mode and time, one after another.
+ */
+struct dir_fix {
+	mode_t mode;
+	int64_t sec;
+	long nsec;
+};
+
+static void
+dir_later(struct sbx_buf *dirs, const char *rel, struct archive_entry *ent)
+{
+	struct dir_fix f;
+
+	f.mode = archive_entry_perm(ent) & 0777;
+	f.sec = archive_entry_mtime(ent);
+	f.nsec = archive_entry_mtime_nsec(ent);
+	sbx_buf_add(dirs, rel, strlen(rel) + 1);
+	sbx_buf_add(dirs, &f, sizeof(f));
+}
+
+/* Applies what dir_later kept, deepest last-listed first. */
+static void
+dirs_fix(const char *root, struct sbx_buf *dirs)
+{
+	struct sbx_strvec names = SBX_STRVEC_INIT;
+	size_t off = 0, i;
+
+	while (off < dirs->len) {
+		sbx_strvec_push(&names, dirs->buf + off);
+		off += strlen(dirs->buf + off) + 1 + sizeof(struct dir_fix);
+	}
+	off = dirs->len;
+	for (i = names.nr; i-- > 0;) {
+		struct dir_fix f;
+		struct timespec ts[2];
+		char *p = xasprintf("%s/%s", root, names.v[i]);
+
+		off -= sizeof(f);
+		memcpy(&f, dirs->buf + off, sizeof(f));
+		off -= strlen(names.v[i]) + 1;
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)f.sec;
+		ts[0].tv_nsec = ts[1].tv_nsec = f.nsec;
+		chmod(p, f.mode | 0700);
+		utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+		free(p);
+	}
+	sbx_strvec_clear(&names);
+}
+
 /* Unpacks one entry (name already cleaned into `rel`). */
 static int
 one_entry(struct archive *a, struct archive_entry *ent, const char *root,
-    const char *rel, uint64_t *total, uint64_t max, struct sbx_err *e)
+    const char *rel, uint64_t *total, uint64_t max, struct sbx_buf *dirs,
+    struct sbx_err *e)
 {
 	const char *name = archive_entry_pathname(ent);
 	const char *hl = archive_entry_hardlink(ent);
@@ -211,6 +275,8 @@ one_entry(struct archive *a, struct archive_entry *ent, const char *root,
 			    "there", name);
 		else if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			rc = sbx_err_sys(e, "tar entry '%s'", name);
+		else
+			dir_later(dirs, rel, ent);
 	} else if (!rc && type == AE_IFLNK) {
 		const char *to = archive_entry_symlink(ent);
 
@@ -221,6 +287,8 @@ one_entry(struct archive *a, struct archive_entry *ent, const char *root,
 		else if (!(rc = replace(path, name, e)) &&
 		    symlink(to, path) < 0)
 			rc = sbx_err_sys(e, "tar entry '%s'", name);
+		else if (!rc)
+			set_time(AT_FDCWD, path, ent, AT_SYMLINK_NOFOLLOW);
 	} else if (!rc && type == AE_IFREG) {
 		rc = replace(path, name, e);
 		if (!rc)
@@ -243,7 +311,7 @@ sbx_untar_safe(const char *tar, const char *root,
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
-	struct sbx_buf rel = SBX_BUF_INIT;
+	struct sbx_buf rel = SBX_BUF_INIT, dirs = SBX_BUF_INIT;
 	uint64_t total = 0, count = 0;
 	int rc = 0, r;
 
@@ -281,15 +349,18 @@ sbx_untar_safe(const char *tar, const char *root,
 			break;
 		}
 		rc = one_entry(a, ent, root, rel.buf, &total, lim->max_bytes,
-		    e);
+		    &dirs, e);
 		if (rc)
 			break;
 	}
 	if (!rc && r != ARCHIVE_EOF)
 		rc = sbx_err_set(e, SBX_EUSAGE, "the upload is not a valid "
 		    "tar archive: %s", archive_error_string(a));
+	if (!rc)
+		dirs_fix(root, &dirs);
 out:
 	archive_read_free(a);
 	sbx_buf_release(&rel);
+	sbx_buf_release(&dirs);
 	return rc;
 }

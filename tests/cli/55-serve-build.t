@@ -39,7 +39,10 @@ echo "hello from the image" >"$X/root/etc/motd"
 tar -C "$X/root" -czf "$X/root.tar.gz" .
 rm -rf "$X/root"
 echo "greeting" >"$X/conf/greeting"
-printf 'name: mini\nfrom:\n  tar: root.tar.gz\nresources:\n  disk: 256M\nfiles:\n  - src: conf/greeting\n    dst: /etc/greeting\n' >"$X/mini.yaml"
+mkdir -p "$X/conf/tree/sub"
+echo "deep" >"$X/conf/tree/sub/deep"
+ln -s sub/deep "$X/conf/tree/link"
+printf 'name: mini\nfrom:\n  tar: root.tar.gz\nresources:\n  disk: 256M\nfiles:\n  - src: conf/greeting\n    dst: /etc/greeting\n  - src: conf/tree\n    dst: /etc/tree\n' >"$X/mini.yaml"
 
 run rsbx build --image-only "$X/mini.yaml"
 is "$rc" 0 "remote image-only build of an uploaded template exits 0"
@@ -74,7 +77,7 @@ is "$err" "" "nothing on stderr with --json"
 
 # By name: a template the server has in its template directory.
 mkdir -p "$SBX_HOME/templates"
-sed "s|root.tar.gz|$X/root.tar.gz|; s|conf/greeting|$X/conf/greeting|; s|name: mini|name: named|" \
+sed "s|root.tar.gz|$X/root.tar.gz|; s|src: conf/|src: $X/conf/|g; s|name: mini|name: named|" \
 	"$X/mini.yaml" >"$SBX_HOME/templates/named.yaml"
 run rsbx build --image-only named
 is "$rc" 0 "remote build of a server template by name exits 0"

@@ -116,6 +116,7 @@ START_TEST(test_untar_good)
 	static const struct ent v[] = {
 		{ 'd', "./", NULL, 0755 },
 		{ 'f', "./t.yaml", "name: t\n", 0644 },
+		{ 'd', "conf/sub", NULL, 0755 },
 		{ 'f', "conf//sub/run.sh", "#!/bin/sh\n", 0755 },
 		{ 'l', "conf/link", "sub/run.sh", 0 },
 		{ 'l', "conf/sub/up", "../../t.yaml", 0 },
@@ -147,6 +148,15 @@ START_TEST(test_untar_good)
 	p = xasprintf("%s/empty", root);
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
+	free(p);
+	/* Directories keep their time although entries went into them. */
+	p = xasprintf("%s/conf/sub", root);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mtime, 1000000000);
+	free(p);
+	p = xasprintf("%s/conf/link", root);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_int_eq(st.st_mtime, 1000000000);
 	free(p);
 }
 END_TEST
