@@ -7,6 +7,9 @@
  * unchanged), then - when the template has `run` steps, `start` or
  * `ready` - the VM stage (build-steps.h): the steps run in a sandbox of
  * that image and its ready snapshot becomes the template.
+ *
+ * With --remote the server builds (backends/remote/build.c): a template
+ * file goes up with the files it refers to, a name is the server's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "core/progress.h"
 #include "image/pull.h"
 #include "image/rootfs.h"
+#include "remote/remote.h"
 #include "store/manifest.h"
 #include "store/refs.h"
 #include "store/store.h"
@@ -113,9 +117,6 @@ build_full(struct sbx_ctx *ctx, const struct sbx_template *t,
 	if (build_image(ctx, t, arg, image, &e) < 0)
 		return sbx_report_err(ctx, &e);
 	if (steps && !opt_image_only) {
-		if (ctx->remote)
-			return sbx_usage_error(ctx, "builds run on this host; "
-			    "leave out --remote");
 		if (sbx_build_steps(ctx, t, image, opt_no_cache, snap, &e) < 0)
 			return sbx_report_err(ctx, &e);
 	}
@@ -125,6 +126,63 @@ build_full(struct sbx_ctx *ctx, const struct sbx_template *t,
 		    snap[0] ? snap : NULL));
 	else
 		printf("%s\n", snap[0] ? snap : image);
+	return 0;
+}
+
+/* A remote build's events: as sent with --json, else like a local build. */
+static int
+remote_event(void *arg, json_t *ev, const char *line, size_t len,
+    struct sbx_err *e)
+{
+	struct sbx_ctx *ctx = arg;
+	const char *kind = json_string_value(json_object_get(ev, "event"));
+	const char *snap, *img;
+
+	(void)e;
+	if (!strcmp(kind, "error"))
+		return 0;	/* reported as an error like a local one */
+	if (ctx->json) {
+		printf("%.*s\n", (int)len, line);
+		fflush(stdout);
+	} else if (!strcmp(kind, "log")) {
+		const char *l = json_string_value(json_object_get(ev, "line"));
+
+		if (l)
+			sbx_info(ctx, "%s", l);
+	} else if (!strcmp(kind, "done")) {
+		snap = json_string_value(json_object_get(ev, "snapshot"));
+		img = json_string_value(json_object_get(ev, "image"));
+		printf("%s\n", snap ? snap : img ? img : "");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/*
+ * `sbx --remote URL build`: a template file is uploaded with the files it
+ * refers to; anything else names a template the server knows.
+ */
+static int
+build_remote(struct sbx_ctx *ctx, const char *arg)
+{
+	struct sbx_remote_build o;
+	struct sbx_err e;
+	size_t n = strlen(arg);
+
+	if (opt_rootfs_only)
+		return sbx_usage_error(ctx, "--rootfs-only builds on this "
+		    "host; leave out --remote");
+	memset(&o, 0, sizeof(o));
+	o.template = arg;
+	o.upload = strchr(arg, '/') || (n > 5 && !strcmp(arg + n - 5,
+	    ".yaml")) || (n > 4 && !strcmp(arg + n - 4, ".yml"));
+	o.no_cache = opt_no_cache;
+	o.image_only = opt_image_only;
+	o.on_event = remote_event;
+	o.arg = ctx;
+	sbx_err_clear(&e);
+	if (sbx_remote_build(ctx->conn, &o, &e) < 0)
+		return sbx_report_err(ctx, &e);
 	return 0;
 }
 
@@ -143,6 +201,8 @@ static int build_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	if (opt_rootfs_only && opt_image_only)
 		return sbx_usage_error(ctx, "--rootfs-only and --image-only "
 		    "exclude each other");
+	if (ctx->remote)
+		return build_remote(ctx, argv[0]);
 	sbx_err_clear(&e);
 	rc = sbx_template_open(argv[0], ctx->home, &t, NULL, &e);
 	if (rc)

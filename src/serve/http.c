@@ -302,6 +302,7 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (r->up)
 		upload_free(r->up);
 	proxy_free(r->px);
+	build_upload_free(r->bu);
 	free(r->raw_uri);
 	if (r->conn)
 		srv->backend->close(r->conn);

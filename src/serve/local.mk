@@ -5,6 +5,7 @@ libsbx_a_SOURCES += \
 	%reldir%/http.c %reldir%/route.c %reldir%/request.c \
 	%reldir%/stream.c %reldir%/h-sandbox.c %reldir%/h-files.c \
 	%reldir%/h-exec.c %reldir%/h-templates.c \
+	%reldir%/h-build.c %reldir%/untar.c \
 	%reldir%/h-proxy.c %reldir%/proxy.c %reldir%/proxy.h \
 	%reldir%/token.c %reldir%/token.h
 
@@ -12,12 +13,13 @@ sbx_SOURCES += src/cli/cmd-serve.c src/cli/cmd-token.c
 
 tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_token.c tests/unit/check_serve.c \
-	tests/unit/check_proxy.c
+	tests/unit/check_proxy.c tests/unit/check_untar.c
 
 TESTS += \
 	tests/cli/50-serve-auth.t \
 	tests/cli/51-serve-api.t \
 	tests/cli/52-serve-remote.t \
 	tests/cli/53-serve-tls.t \
-	tests/cli/54-serve-proxy.t
+	tests/cli/54-serve-proxy.t \
+	tests/cli/55-serve-build.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md

@@ -36,6 +36,8 @@ struct sbx_server {
 	int lfd;			/* listening socket */
 	int upgraded;			/* spliced connections (h-proxy.c),
 					   atomically */
+	int building;			/* a template build runs (h-build.c),
+					   atomically */
 };
 
 struct req;
@@ -69,6 +71,7 @@ struct route {
 
 struct upload;
 struct proxy;
+struct build_upload;
 
 struct req {
 	struct sbx_server *srv;
@@ -87,6 +90,7 @@ struct req {
 	struct sbx_conn *conn;	/* backend connection, opened lazily */
 	struct upload *up;	/* BODY_STREAM state */
 	struct proxy *px;	/* BODY_PROXY state (h-proxy.c) */
+	struct build_upload *bu; /* POST /v1/templates/build body (h-build.c) */
 	uint64_t start_ns;
 };
 
@@ -133,6 +137,14 @@ enum MHD_Result h_tokens_revoke(struct req *r);
 
 enum MHD_Result h_templates_list(struct req *r);
 enum MHD_Result h_templates_get(struct req *r);
+
+/* h-build.c: template builds streamed as NDJSON events. */
+enum MHD_Result h_build_begin(struct req *r);
+int h_build_body(struct req *r, const char *data, size_t len);
+enum MHD_Result h_build_upload(struct req *r);
+enum MHD_Result h_build_name(struct req *r);
+void build_upload_free(struct build_upload *bu);
+
 
 enum MHD_Result h_sb_create(struct req *r);
 enum MHD_Result h_sb_list(struct req *r);

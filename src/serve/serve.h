@@ -24,6 +24,9 @@
 #define SBX_SERVE_EXEC_MAX (16u << 20)		/* exec request (stdin) */
 #define SBX_SERVE_HEADER_MAX (32u << 10)	/* headers + URL */
 #define SBX_SERVE_PATH_MAX 4096			/* guest file paths */
+#define SBX_SERVE_BUILD_MAX (1ull << 30)	/* build context upload */
+#define SBX_SERVE_BUILD_UNPACKED (4ull << 30)	/* ... once unpacked */
+#define SBX_SERVE_BUILD_ENTRIES 100000		/* ... entries in it */
 
 struct sbx_serve_cfg {
 	const char *listen;	/* "ADDR:PORT" (port 0 = pick), or NULL */
@@ -102,5 +105,23 @@ int sbx_serve_create_parse(json_t *j, struct sbx_create_opts *o,
 /* Parses "ADDR:PORT" / "[V6]:PORT" into host (malloc'd) and port. */
 int sbx_serve_listen_parse(const char *s, char **host, unsigned *port,
     struct sbx_err *e);
+
+/* ---- untar.c: build contexts uploaded to POST /v1/templates/build ---- */
+
+struct sbx_untar_limits {
+	uint64_t max_bytes;	/* file data unpacked, in all */
+	uint64_t max_entries;
+};
+
+/*
+ * Unpacks tar file `tar` (any compression libarchive reads) into the
+ * existing directory `root`. Refuses (SBX_EUSAGE, naming the entry)
+ * absolute names, "..", device nodes, fifos and sockets, symbolic links
+ * whose target leaves the root, hard links to anything but a regular
+ * file unpacked before, writing through a symbolic link, and going past
+ * the limits. The caller removes `root` on failure.
+ */
+int sbx_untar_safe(const char *tar, const char *root,
+    const struct sbx_untar_limits *lim, struct sbx_err *e);
 
 #endif
