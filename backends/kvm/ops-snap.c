@@ -188,8 +188,18 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	if (!rep)
 		goto out;
 	json_decref(rep);
-	if (kvm_vmm_kill(&sb, 10000, e) < 0)
-		goto out;
+	/*
+	 * The snapshot is complete: the sandbox is hibernated from here on,
+	 * even if its old VMM is slow to go (tearing down a big VM under
+	 * load can outlast the grace time); a resume starts a new one.
+	 */
+	{
+		struct sbx_err kerr = { 0 };
+
+		if (kvm_vmm_kill(&sb, 10000, &kerr) < 0 && !c->quiet)
+			fprintf(stderr, "sbx: warning: %s; recorded as "
+			    "hibernated anyway\n", kerr.msg);
+	}
 	rundir_clean(sb.id);
 	sb.state = SBX_SB_HIBERNATED;
 	sb.pid = 0;

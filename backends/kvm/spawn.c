@@ -96,6 +96,24 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
 	}
 }
 
+/* True if `pid` is a zombie (exited, not yet reaped). */
+static int
+proc_zombie(pid_t pid)
+{
+	char path[64], stat[512], *p;
+	FILE *f;
+	int z = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	if (fgets(stat, sizeof(stat), f) && (p = strrchr(stat, ')')) &&
+	    p[1] == ' ' && p[2] == 'Z')
+		z = 1;
+	fclose(f);
+	return z;
+}
+
 int
 kvm_exec_detached(char *const *argv, const char *log, pid_t *pid_out,
     struct sbx_err *e)
@@ -115,8 +133,7 @@ kvm_exec_detached(char *const *argv, const char *log, pid_t *pid_out,
 	 * Double fork: the middle child starts a session and forks the VMM,
 	 * which is then reparented to init and outlives us. The pipe carries
 	 * the VMM's pid, then (only if exec failed) a negative errno; its
-	 * end of file means the exec happened, so from then on the pid is
-	 * an sbx-vmm and not still a copy of us (kvm_vmm_alive checks).
+	 * end of file means the exec is under way (its name follows: below).
 	 */
 	pid = fork();
 	if (pid < 0) {
@@ -171,6 +188,19 @@ kvm_exec_detached(char *const *argv, const char *log, pid_t *pid_out,
 		errno = -err;
 		sbx_err_sys(e, "cannot run '%s'", argv[0]);
 		goto out;
+	}
+	/*
+	 * The pipe's end of file comes when execve closes close-on-exec
+	 * files, which is before the kernel gives the process its new name;
+	 * until then /proc says "sbx" and kvm_vmm_alive() says no. Wait for
+	 * the name (or the process's end) so callers never see that gap.
+	 */
+	{
+		uint64_t until = sbx_clock_ms() + 10000;
+
+		while (!kvm_vmm_alive(vmm_pid) && kill(vmm_pid, 0) == 0 &&
+		    !proc_zombie(vmm_pid) && sbx_clock_ms() < until)
+			usleep(1000);
 	}
 	*pid_out = vmm_pid;
 	rc = 0;

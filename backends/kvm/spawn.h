@@ -57,7 +57,8 @@ json_t *kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
 /*
  * Runs argv detached (own session, stdin /dev/null, stdout and stderr
  * appended to `log`, default signal mask and dispositions) and returns
- * once it has been exec'd, with its pid in *pid.
+ * once it has been exec'd and /proc names it (kvm_vmm_alive() holds
+ * from then on while it runs), with its pid in *pid.
  */
 int kvm_exec_detached(char *const *argv, const char *log, pid_t *pid,
     struct sbx_err *e);
