@@ -6,9 +6,9 @@
  * stdout's terminal, end of input as STDIN_EOF; output frames are
  * written to the caller's fds until the EXIT (or ERROR) frame.
  *
- * The detach byte ends the session from this side: the server then
- * closes the command's input (a shell exits), unlike the kvm backend
- * where the command keeps running.
+ * The detach byte ends the session from this side: the server closes
+ * the command's input and output; behind a kvm backend a tty command
+ * keeps running in the guest, as after a local detach.
  */
 #include <errno.h>
 #include <poll.h>

@@ -11,9 +11,13 @@
  * it (backend.h, tty_resize_fd), so a RESIZE frame sets the size on the
  * master and pokes the resize pipe. Without a tty, stdout and stderr are
  * pipes. A client that goes away (or a server that stops) closes the
- * command's stdin and output: the command sees end of input, its next
- * write fails and the backend returns; the session thread does not wait
- * for that. The session is freed by whichever thread lets go last.
+ * command's stdin and output: the backend's next write of output fails
+ * and it returns; the session thread does not wait for that. (The
+ * backend interface cannot signal a command: a silent command keeps the
+ * worker until it writes or ends. The kvm agent keeps a tty job running
+ * after its client left, as after a local detach; without a tty the
+ * command sees the end of its input.) The session is freed by whichever
+ * thread lets go last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -524,7 +528,8 @@ session_main(void *arg)
 	fd_close(&s->in_w);
 	fd_close(&s->out_r);
 	fd_close(&s->err_r);
-	fd_close(&s->resize_w);
+	/* resize_w stays open: a backend polling its read end would see
+	 * POLLHUP on every poll. The last unref closes it. */
 	MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);
 	xsess_unref(s);
 	__atomic_sub_fetch(&srv->upgraded, 1, __ATOMIC_SEQ_CST);

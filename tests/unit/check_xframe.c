@@ -212,7 +212,8 @@ fx_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
 		struct pollfd p = { o->tty_resize_fd, POLLIN, 0 };
 		char junk[16];
 
-		if (poll(&p, 1, 20) == 1 && read(p.fd, junk, sizeof(junk)) > 0 &&
+		if (poll(&p, 1, 20) == 1 &&
+		    read(p.fd, junk, sizeof(junk)) > 0 &&
 		    ioctl(o->stdout_fd, TIOCGWINSZ, &ws) == 0) {
 			__atomic_store_n(&fx_rows, ws.ws_row, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&fx_cols, ws.ws_col, __ATOMIC_SEQ_CST);
