@@ -49,7 +49,8 @@
 struct xsess {
 	pthread_mutex_t mu;
 	int refs;
-	struct sbx_server *srv;
+	struct sbx_server *srv;	/* only while the session thread runs */
+	const struct sbx_backend *b;
 	struct sbx_conn *conn;
 	char *query;
 	struct sbx_serve_exec_req x;
@@ -100,7 +101,7 @@ xsess_unref(struct xsess *s)
 	fd_close(&s->done_r);
 	fd_close(&s->done_w);
 	if (s->conn)
-		s->srv->backend->close(s->conn);
+		s->b->close(s->conn);
 	sbx_serve_exec_req_release(&s->x);
 	free(s->query);
 	sbx_buf_release(&s->rx);
@@ -132,7 +133,7 @@ worker(void *arg)
 	o.tty_resize_fd = s->x.tty ? s->w_resize : -1;
 	o.detach_byte = -1;
 	o.timeout_ms = s->x.timeout_ms;
-	s->rc = s->srv->backend->exec(s->conn, s->query, &o, &s->res, &s->err);
+	s->rc = s->b->exec(s->conn, s->query, &o, &s->res, &s->err);
 	fd_close(&s->w_in);
 	fd_close(&s->w_out);
 	fd_close(&s->w_err);
@@ -612,6 +613,7 @@ h_exec_upgrade(struct req *r, struct sbx_serve_exec_req *x)
 	pthread_mutex_init(&s->mu, NULL);
 	s->refs = 1;
 	s->srv = r->srv;
+	s->b = r->srv->backend;
 	s->conn = r->conn;
 	r->conn = NULL;
 	s->query = xstrdup(r->arg);
