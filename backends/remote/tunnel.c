@@ -220,7 +220,13 @@ remote_upgrade(struct sbx_conn *c, const char *method, const char *path,
 				break;
 		}
 		sbx_proxy_head_release(&h);
-		rc = remote_http_error(status, body.buf, body.len, c->shown, e);
+		if (status >= 200 && status < 300)
+			rc = sbx_err_set(e, SBX_ENOTSUP, "sbx server at %s does "
+			    "not know 'Upgrade: %s' (it answered %ld): it is "
+			    "older than this client", c->shown, proto, status);
+		else
+			rc = remote_http_error(status, body.buf, body.len,
+			    c->shown, e);
 		sbx_buf_release(&body);
 		goto fail;
 	}

@@ -580,6 +580,11 @@ START_TEST(test_bad_frames)
 	    "\"eA==\"}", &e), SBX_EUSAGE);
 	ck_assert_msg(strstr(e.msg, "takes no 'stdin'"), "message '%s'",
 	    e.msg);
+	/* A server that answers without upgrading (as an old one would). */
+	ck_assert_int_eq(remote_upgrade(c, "GET", "/v1/meta", "sbx-exec", NULL,
+	    &w.h, &w.s, &e), SBX_ENOTSUP);
+	ck_assert_msg(strstr(e.msg, "does not know 'Upgrade: sbx-exec' (it "
+	    "answered 200)"), "message '%s'", e.msg);
 	sbx_buf_release(&b);
 	sbx_backend_remote.close(c);
 }
