@@ -89,9 +89,10 @@ same_exec "-i wc -l" -i "$id" -- wc -l
 # Interactive sessions ("Upgrade: sbx-exec"): sbx runs on a pty that
 # python3 drives (pty.fork: sbx is the session leader, so a size set on
 # the master sends it SIGWINCH). Steps: send:TEXT (with Python escapes
-# such as \n and \x1d), wait:REGEX on the transcript so far,
-# size:ROWSxCOLS, sleep:S. The transcript goes to stdout; the exit status
-# is sbx's (124 after 90 s).
+# such as \n and \x1d), raw: (until sbx has made the terminal raw),
+# wait:REGEX on the transcript so far, size:ROWSxCOLS, sleep:S. The
+# transcript goes to stdout; the exit status is sbx's (124 after 90 s).
+# Each session types only after its shell's prompt ($P).
 cat >"$T/ptydrive.py" <<'PY'
 import fcntl, os, pty, re, select, signal, struct, sys, termios, time
 rows, cols = (int(v) for v in sys.argv[1].split("x"))
@@ -127,6 +128,12 @@ for st in steps:
     elif k == "size":
         r, c = (int(x) for x in v.split("x"))
         setsize(fd, r, c)
+    elif k == "raw":
+        # sbx flushes pending input when it makes the terminal raw
+        # (TCSAFLUSH): type only once it has.
+        while alive and time.time() < end and \
+                termios.tcgetattr(fd)[3] & termios.ECHO:
+            alive = pump(0.1)
     elif k == "wait":
         while alive and time.time() < end and not re.search(v.encode(), out):
             alive = pump(0.5)
@@ -140,33 +147,34 @@ sys.exit(124 if alive else os.WEXITSTATUS(st) if os.WIFEXITED(st) else
          128 + os.WTERMSIG(st))
 PY
 ptyrun() { python3 "$T/ptydrive.py" "$@"; }
+P='wait:[#$] '
 # A line of output, maybe after the shell's prompt ("# ").
 has_line() { tr -d '\r' <"$1" | grep -qE -- "^(.*[#$] )?$2\$"; }
-ptyrun 33x101 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
+ptyrun 33x101 raw: "$P" 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
 	sbx --remote "$url" exec -it "$id" -- sh >"$T/pty.out"; st=$?
 is "$st" 3 "remote exec -it sh: exit 3 propagates through the pty session"
 has_line "$T/pty.out" '/dev/pts/[0-9]*'; ok $? "remote exec -it: the command has a terminal (tty prints /dev/pts/N)"
 has_line "$T/pty.out" '33 101'; ok $? "remote exec -it: the guest terminal has the client's size (33 101)"
 has_line "$T/pty.out" 42; ok $? "remote exec -it: typed input runs (echo \$((6*7)) prints 42)"
 has_line "$T/pty.out" 42 && has_line "$T/pty.out" '33 101' || sed 's/^/#   /' "$T/pty.out" | head -20
-ptyrun 33x101 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
+ptyrun 33x101 raw: "$P" 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
 	sbx exec -it "$id" -- sh >"$T/lpty.out"; st=$?
 is "$st" 3 "local exec -it sh: the same exit status"
 has_line "$T/lpty.out" '33 101' && has_line "$T/lpty.out" 42; ok $? "local exec -it: the same size and output"
-ptyrun 24x80 'send:stty size\n' 'wait:24 80' 'size:40x120' 'sleep:1' 'send:stty size; exit 5\n' -- \
+ptyrun 24x80 raw: "$P" 'send:stty size\n' 'wait:24 80' 'size:40x120' 'sleep:1' 'send:stty size; exit 5\n' -- \
 	sbx --remote "$url" exec -t "$id" -- sh >"$T/rsz.out"; st=$?
 is "$st" 5 "remote exec -t: exit 5 after a resize"
 has_line "$T/rsz.out" '40 120'; ok $? "remote exec -t: SIGWINCH resizes the guest terminal (40 120)"
 has_line "$T/rsz.out" '40 120' || sed 's/^/#   /' "$T/rsz.out" | head -20
-ptyrun 24x80 'send:sh -c '"'"'kill -9 $$'"'"'; exit $?\n' -- \
+ptyrun 24x80 raw: "$P" 'send:sh -c '"'"'kill -9 $$'"'"'; exit $?\n' -- \
 	sbx --remote "$url" exec -it "$id" -- sh >"$T/k.out"; st=$?
 is "$st" 137 "remote exec -it: a shell exiting with 137 gives 137"
-ptyrun 24x80 'send:kill -9 $$\n' -- sbx --remote "$url" exec -it "$id" -- sh >"$T/k.out"; st=$?
+ptyrun 24x80 raw: "$P" 'send:kill -9 $$\n' -- sbx --remote "$url" exec -it "$id" -- sh >"$T/k.out"; st=$?
 is "$st" 137 "remote exec -it: the session's own death by SIGKILL is 137"
-ptyrun 24x80 'send:echo shell-$((6*7)); exit\n' -- sbx --remote "$url" shell "$id" >"$T/sh.out"; st=$?
+ptyrun 24x80 raw: "$P" 'send:echo shell-$((6*7)); exit\n' -- sbx --remote "$url" shell "$id" >"$T/sh.out"; st=$?
 is "$st" 0 "remote shell: exits 0"
 tr -d '\r' <"$T/sh.out" | grep -q 'shell-42'; ok $? "remote shell: typed command's output appears"
-ptyrun 24x80 'send:sleep 1000\n' 'sleep:2' 'send:\x1d' -- sbx --remote "$url" shell "$id" >"$T/d.out"; st=$?
+ptyrun 24x80 raw: "$P" 'send:sleep 1000\n' 'sleep:2' 'send:\x1d' -- sbx --remote "$url" shell "$id" >"$T/d.out"; st=$?
 is "$st" 0 "remote shell: Ctrl-] detaches (status 0)"
 grep -q "detached from '$id'" "$T/d.out"; ok $? "remote shell: Ctrl-] says it detached"
 sleepers='for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] && echo ${p#/proc/}; done'
