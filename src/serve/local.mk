@@ -4,8 +4,7 @@ libsbx_a_SOURCES += \
 	%reldir%/serve.h %reldir%/serve-int.h \
 	%reldir%/http.c %reldir%/route.c %reldir%/request.c \
 	%reldir%/stream.c %reldir%/h-sandbox.c %reldir%/h-files.c \
-	%reldir%/h-exec.c %reldir%/h-exec-tty.c %reldir%/xframe.c \
-	%reldir%/xframe.h %reldir%/h-templates.c \
+	%reldir%/h-exec.c %reldir%/h-templates.c \
 	%reldir%/h-proxy.c %reldir%/proxy.c %reldir%/proxy.h \
 	%reldir%/token.c %reldir%/token.h
 
@@ -13,7 +12,7 @@ sbx_SOURCES += src/cli/cmd-serve.c src/cli/cmd-token.c
 
 tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_token.c tests/unit/check_serve.c \
-	tests/unit/check_proxy.c tests/unit/check_xframe.c
+	tests/unit/check_proxy.c
 
 TESTS += \
 	tests/cli/50-serve-auth.t \
@@ -22,3 +21,8 @@ TESTS += \
 	tests/cli/53-serve-tls.t \
 	tests/cli/54-serve-proxy.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md
+
+# The interactive exec (Upgrade: sbx-exec) and its frames.
+libsbx_a_SOURCES += %reldir%/h-exec-tty.c %reldir%/xframe.c \
+	%reldir%/xframe.h
+tests_unit_check_sbx_SOURCES += tests/unit/check_xframe.c
