@@ -4,8 +4,8 @@
  * .../logs, raw bytes to an fd).
  *
  * stdin travels inline, base64 in the request (doc/api.md): the fd is
- * read to EOF first, up to STDIN_MAX bytes. Interactive terminals are not
- * carried over HTTP: a tty request whose stdin is a terminal is refused.
+ * read to EOF first, up to STDIN_MAX bytes. A tty request with stdin is
+ * interactive and goes over "Upgrade: sbx-exec" instead (exec-tty.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -144,13 +144,8 @@ stdin_field(const struct sbx_exec_opts *o, json_t *in, struct sbx_err *e)
 
 	if (o->stdin_fd < 0)
 		return 0;
-	if (isatty(o->stdin_fd)) {
-		if (o->tty)
-			return sbx_err_set(e, SBX_ENOTSUP, "interactive "
-			    "terminal sessions are not supported by backend "
-			    "'remote'");
+	if (isatty(o->stdin_fd))
 		return 0;	/* a terminal is not input: send none */
-	}
 	b.cap = STDIN_MAX;
 	if (sbx_buf_read_fd(&b, o->stdin_fd, e) < 0) {
 		sbx_buf_release(&b);
@@ -169,19 +164,12 @@ stdin_field(const struct sbx_exec_opts *o, json_t *in, struct sbx_err *e)
 	return 0;
 }
 
-int
-remote_exec(struct sbx_conn *c, const char *query,
-    const struct sbx_exec_opts *o, struct sbx_exec_result *r,
-    struct sbx_err *e)
+json_t *
+remote_exec_json(const struct sbx_exec_opts *o)
 {
-	struct remote_frames f;
-	struct remote_sink sink = { frames_sink, &f };
-	struct remote_req rq;
 	json_t *in = json_object(), *a;
 	size_t i;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
 	a = json_array();
 	for (i = 0; o->argv[i]; i++)
 		json_array_append_new(a, json_string(o->argv[i]));
@@ -207,6 +195,24 @@ remote_exec(struct sbx_conn *c, const char *query,
 	if (o->timeout_ms)
 		json_object_set_new(in, "timeout_ms",
 		    json_integer((json_int_t)o->timeout_ms));
+	return in;
+}
+
+int
+remote_exec(struct sbx_conn *c, const char *query,
+    const struct sbx_exec_opts *o, struct sbx_exec_result *r,
+    struct sbx_err *e)
+{
+	struct remote_frames f;
+	struct remote_sink sink = { frames_sink, &f };
+	struct remote_req rq;
+	json_t *in;
+	int rc;
+
+	if (o->tty && !o->background && o->stdin_fd >= 0)
+		return remote_exec_tty(c, query, o, r, e);
+	memset(r, 0, sizeof(*r));
+	in = remote_exec_json(o);
 	rc = stdin_field(o, in, e);
 	if (rc < 0) {
 		json_decref(in);

@@ -5,3 +5,6 @@ libsbx_a_SOURCES += \
 	%reldir%/exec.c %reldir%/files.c %reldir%/tunnel.c %reldir%/build.c
 
 tests_unit_check_sbx_SOURCES += tests/unit/check_remote.c
+
+# The interactive exec (Upgrade: sbx-exec, exec-tty.c).
+libsbx_a_SOURCES += %reldir%/exec-tty.c

@@ -102,11 +102,33 @@ int remote_exec(struct sbx_conn *c, const char *query,
     struct sbx_err *e);
 int remote_logs(struct sbx_conn *c, const char *query, int dst_fd,
     int follow, struct sbx_err *e);
+/* The exec request's JSON (without stdin). */
+json_t *remote_exec_json(const struct sbx_exec_opts *o);
+
+/* ---- exec-tty.c -------------------------------------------------------- */
+
+/* An interactive exec (o->tty) over "Upgrade: sbx-exec" (doc/api.md). */
+int remote_exec_tty(struct sbx_conn *c, const char *query,
+    const struct sbx_exec_opts *o, struct sbx_exec_result *r,
+    struct sbx_err *e);
 
 /* ---- tunnel.c ---------------------------------------------------------- */
 
 int remote_port_connect(struct sbx_conn *c, const char *query,
     unsigned guest_port, int *fd, struct sbx_err *e);
+/*
+ * Opens a new connection to the server (CONNECT_ONLY), sends `method
+ * path` with "Connection: Upgrade", "Upgrade: proto", the token and the
+ * JSON body `json` (may be NULL) and reads the answer's head: 0 with the
+ * handle in *h (curl_easy_cleanup it) and its socket in *s after a 101;
+ * any other answer is the server's error in `e`.
+ */
+int remote_upgrade(struct sbx_conn *c, const char *method, const char *path,
+    const char *proto, const char *json, CURL **h, curl_socket_t *s,
+    struct sbx_err *e);
+/* Sends all of buf on an upgraded connection; 0, or -1 (lost, 30 s). */
+int remote_upgraded_send(CURL *h, curl_socket_t s, const void *buf,
+    size_t len);
 
 /* ---- files.c ---------------------------------------------------------- */
 

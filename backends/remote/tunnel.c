@@ -4,7 +4,8 @@
  * libcurl CONNECT_ONLY connection (so https, unix: URLs and SBX_CACERT
  * work as for every other call), then a thread copying between that
  * connection and one end of a socketpair, whose other end is the
- * caller's fd.
+ * caller's fd. remote_upgrade is the request and 101 part, shared with
+ * the interactive exec (exec-tty.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -137,71 +138,67 @@ read_head(struct tunnel *t, struct sbx_buf *b)
 }
 
 int
-remote_port_connect(struct sbx_conn *c, const char *query,
-    unsigned guest_port, int *fd, struct sbx_err *e)
+remote_upgrade(struct sbx_conn *c, const char *method, const char *path,
+    const char *proto, const char *json, CURL **hp, curl_socket_t *sp,
+    struct sbx_err *e)
 {
-	struct tunnel *t = xcalloc(1, sizeof(*t));
-	struct sbx_buf head = SBX_BUF_INIT;
+	struct tunnel t;
+	struct sbx_buf head = SBX_BUF_INIT, req = SBX_BUF_INIT;
 	struct sbx_proxy_head h;
-	char *path, *url, *req, suffix[32];
+	char *url;
 	const char *host = strstr(c->base, "://");
 	struct curl_slist *a;
 	curl_socket_t s;
-	pthread_t th;
-	int sp[2] = { -1, -1 }, rc;
+	int rc;
 	CURLcode cc;
 
-	*fd = -1;
-	snprintf(suffix, sizeof(suffix), "/tunnel/%u", guest_port);
-	path = remote_path(c, query, suffix);
+	*hp = NULL;
+	memset(&t, 0, sizeof(t));
 	url = xasprintf("%s%s", c->base, path);
-	t->h = curl_easy_init();
-	curl_easy_setopt(t->h, CURLOPT_URL, url);
-	curl_easy_setopt(t->h, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(t->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(t->h, CURLOPT_ERRORBUFFER, c->errbuf);
+	t.h = curl_easy_init();
+	curl_easy_setopt(t.h, CURLOPT_URL, url);
+	curl_easy_setopt(t.h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(t.h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t.h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(t.h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(t.h, CURLOPT_ERRORBUFFER, c->errbuf);
 	if (c->unix_path)
-		curl_easy_setopt(t->h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+		curl_easy_setopt(t.h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
 	if (c->cainfo)
-		curl_easy_setopt(t->h, CURLOPT_CAINFO, c->cainfo);
+		curl_easy_setopt(t.h, CURLOPT_CAINFO, c->cainfo);
 	c->errbuf[0] = '\0';
-	cc = curl_easy_perform(t->h);
-	if (cc != CURLE_OK || curl_easy_getinfo(t->h, CURLINFO_ACTIVESOCKET,
+	cc = curl_easy_perform(t.h);
+	free(url);
+	if (cc != CURLE_OK || curl_easy_getinfo(t.h, CURLINFO_ACTIVESOCKET,
 	    &s) != CURLE_OK || s == CURL_SOCKET_BAD) {
 		rc = sbx_err_set(e, SBX_ENET, "cannot reach sbx server at %s: "
 		    "%s", c->shown, c->errbuf[0] ? c->errbuf :
 		    curl_easy_strerror(cc));
 		goto fail;
 	}
-	t->sock = s;
-	req = xasprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sbx/"
-	    PACKAGE_VERSION "\r\nConnection: Upgrade\r\nUpgrade: sbx-tunnel"
-	    "\r\n", path, host ? host + 3 : "localhost");
-	for (a = c->auth; a; a = a->next) {
-		char *r2 = xasprintf("%s%s\r\n", req, a->data);
-
-		free(req);
-		req = r2;
-	}
-	{
-		char *r2 = xasprintf("%s\r\n", req);
-
-		free(req);
-		req = r2;
-	}
-	rc = t_send(t, req, strlen(req));
-	free(req);
+	t.sock = s;
+	sbx_buf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sbx/"
+	    PACKAGE_VERSION "\r\nConnection: Upgrade\r\nUpgrade: %s\r\n",
+	    method, path, host ? host + 3 : "localhost", proto);
+	for (a = c->auth; a; a = a->next)
+		sbx_buf_addf(&req, "%s\r\n", a->data);
+	if (json)
+		sbx_buf_addf(&req, "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s", strlen(json), json);
+	else
+		sbx_buf_addstr(&req, "\r\n");
+	rc = t_send(&t, req.buf, req.len);
 	head.cap = SBX_PROXY_HEAD_MAX;
-	if (rc < 0 || read_head(t, &head) < 0) {
+	if (rc < 0 || read_head(&t, &head) < 0) {
 		rc = sbx_err_set(e, SBX_ENET, "lost the connection to sbx "
-		    "server at %s while opening a tunnel", c->shown);
+		    "server at %s while asking for 'Upgrade: %s'", c->shown,
+		    proto);
 		goto fail;
 	}
 	if (sbx_proxy_head_parse(head.buf, head.len, &h, e) != 1) {
 		rc = sbx_err_set(e, SBX_ENET, "sbx server at %s sent a "
-		    "malformed answer to a tunnel request", c->shown);
+		    "malformed answer to an 'Upgrade: %s' request", c->shown,
+		    proto);
 		goto fail;
 	}
 	if (h.status != 101) {
@@ -214,8 +211,8 @@ remote_port_connect(struct sbx_conn *c, const char *query,
 		/* The error body: JSON with Content-Length. */
 		body.cap = 64 * 1024;
 		while (want < 0 || (int64_t)body.len < want) {
-			cc = curl_easy_recv(t->h, buf, sizeof(buf), &n);
-			if (cc == CURLE_AGAIN && sock_wait(t->sock, POLLIN,
+			cc = curl_easy_recv(t.h, buf, sizeof(buf), &n);
+			if (cc == CURLE_AGAIN && sock_wait(t.sock, POLLIN,
 			    IO_MS))
 				continue;
 			if (cc != CURLE_OK || n == 0 ||
@@ -223,32 +220,71 @@ remote_port_connect(struct sbx_conn *c, const char *query,
 				break;
 		}
 		sbx_proxy_head_release(&h);
-		rc = remote_http_error(status, body.buf, body.len, c->shown, e);
+		if (status >= 200 && status < 300)
+			rc = sbx_err_set(e, SBX_ENOTSUP, "sbx server at %s does "
+			    "not know 'Upgrade: %s' (it answered %ld): it is "
+			    "older than this client", c->shown, proto, status);
+		else
+			rc = remote_http_error(status, body.buf, body.len,
+			    c->shown, e);
 		sbx_buf_release(&body);
 		goto fail;
 	}
 	sbx_proxy_head_release(&h);
+	sbx_buf_release(&head);
+	sbx_buf_release(&req);
+	*hp = t.h;
+	*sp = t.sock;
+	return 0;
+fail:
+	curl_easy_cleanup(t.h);
+	sbx_buf_release(&head);
+	sbx_buf_release(&req);
+	return rc;
+}
+
+int
+remote_upgraded_send(CURL *h, curl_socket_t s, const void *buf, size_t len)
+{
+	struct tunnel t = { h, s, -1 };
+
+	return t_send(&t, buf, len);
+}
+
+int
+remote_port_connect(struct sbx_conn *c, const char *query,
+    unsigned guest_port, int *fd, struct sbx_err *e)
+{
+	struct tunnel *t = xcalloc(1, sizeof(*t));
+	char *path, suffix[32];
+	pthread_t th;
+	pthread_attr_t at;
+	int sp[2] = { -1, -1 }, rc;
+
+	*fd = -1;
+	snprintf(suffix, sizeof(suffix), "/tunnel/%u", guest_port);
+	path = remote_path(c, query, suffix);
+	rc = remote_upgrade(c, "GET", path, "sbx-tunnel", NULL, &t->h,
+	    &t->sock, e);
+	free(path);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		rc = sbx_err_sys(e, "cannot make a socket pair");
 		goto fail;
 	}
 	t->fd = sp[1];
-	{
-		pthread_attr_t at;
-
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&th, &at, tunnel_main, t);
-		pthread_attr_destroy(&at);
-	}
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &at, tunnel_main, t);
+	pthread_attr_destroy(&at);
 	if (rc != 0) {
 		rc = sbx_err_set(e, SBX_EIO, "cannot start a tunnel thread");
 		goto fail;
 	}
 	*fd = sp[0];
-	sbx_buf_release(&head);
-	free(path);
-	free(url);
 	return 0;
 fail:
 	if (sp[0] >= 0)
@@ -257,8 +293,5 @@ fail:
 		close(sp[1]);
 	curl_easy_cleanup(t->h);
 	free(t);
-	sbx_buf_release(&head);
-	free(path);
-	free(url);
 	return rc;
 }

@@ -4,6 +4,7 @@
  *
  * stdin: the request's "stdin" field (base64) is put in a memfd that the
  * backend reads as the command's stdin; without it the command sees EOF.
+ * With "Upgrade: sbx-exec" the exec is interactive (h-exec-tty.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +116,12 @@ h_exec(struct req *r)
 		return reply_err(r, &e);
 	}
 	json_decref(body);
+	if (exec_wants_upgrade(r)) {
+		enum MHD_Result mr = h_exec_upgrade(r, &j->x);
+
+		exec_job_free(j);
+		return mr;
+	}
 	if (j->x.stdin_data) {
 		j->stdin_fd = stdin_memfd(j->x.stdin_data, j->x.stdin_len, &e);
 		free(j->x.stdin_data);

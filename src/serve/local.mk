@@ -23,3 +23,8 @@ TESTS += \
 	tests/cli/54-serve-proxy.t \
 	tests/cli/55-serve-build.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md
+
+# The interactive exec (Upgrade: sbx-exec) and its frames.
+libsbx_a_SOURCES += %reldir%/h-exec-tty.c %reldir%/xframe.c \
+	%reldir%/xframe.h
+tests_unit_check_sbx_SOURCES += tests/unit/check_xframe.c

@@ -178,6 +178,10 @@ enum MHD_Result h_proxy(struct req *r);
 void proxy_free(struct proxy *px);
 
 enum MHD_Result h_exec(struct req *r);
+/* h-exec-tty.c: 1 if the request asks for "Upgrade: sbx-exec". */
+int exec_wants_upgrade(struct req *r);
+/* The interactive exec of `x` (taken over, `x` is left empty). */
+enum MHD_Result h_exec_upgrade(struct req *r, struct sbx_serve_exec_req *x);
 enum MHD_Result h_logs(struct req *r);
 
 /* ---- stream.c --------------------------------------------------------- */

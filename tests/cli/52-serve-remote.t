@@ -7,7 +7,7 @@
 set -- "ls" "ls --json" "inspect nope" "exec nope -- true" \
 	"exec nope -- sh -c 'exit 3'" "rm nope" "stop nope" "start nope" \
 	"logs nope" "cp nope:/etc/hostname $T/x" "cp $SRC/README.md nope:/tmp/r"
-plan $(($# * 3 + 6))
+plan $(($# * 3 + 10))
 
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -30,6 +30,34 @@ for c in "$@"; do
 	is "$rc" "$lrc" "sbx $c: same exit status remotely ($lrc)"
 	is "$out" "$lout" "sbx $c: same output remotely"
 	is "$err" "$lerr" "sbx $c: same errors remotely"
+done
+
+# Interactive sessions ("Upgrade: sbx-exec") on a terminal: with no VM
+# here the sandbox is missing, which must read the same as locally.
+cat >"$T/ptyrun.py" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r", ""))
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+PY
+for c in "exec -it nope -- sh" "shell nope"; do
+	run python3 "$T/ptyrun.py" sbx $c
+	lrc=$rc lout=$out
+	SBX_TOKEN=$tok run python3 "$T/ptyrun.py" sbx --remote "$url" $c
+	is "$rc" "$lrc" "sbx $c on a terminal: same exit status remotely ($lrc)"
+	is "$out" "$lout" "sbx $c on a terminal: same messages remotely"
 done
 
 SBX_TOKEN=$tok run sbx --remote "$url/" ls --json

@@ -2,7 +2,9 @@
 # t60-remote.sh - a real sandbox driven entirely through the remote
 # backend: `sbx serve` on loopback in L1 fronts $SBX_RIG_HOME, and
 # `sbx --remote URL` with a write token creates one sandbox (the only boot),
-# lists, inspects, execs (exit statuses, stdout/stderr, stdin), copies both
+# lists, inspects, execs (exit statuses, stdout/stderr, stdin; interactive
+# `exec -it`, `exec -t` and `shell` on a pty driven by python3, with the
+# window size and a resize), copies both
 # ways with sha256 checks, reads the console log and removes it. Every
 # answer is compared with the local backend's answer to the same command on
 # the same sandbox. fork/snapshot/hibernate/resume run only when the CLI has
@@ -83,6 +85,101 @@ same_exec "missing command" "$id" -- /nonexistent
 printf 'one\ntwo\nthree\n' >"$T/in"
 same_exec "-i wc -l" -i "$id" -- wc -l
 : >"$T/in"
+
+# Interactive sessions ("Upgrade: sbx-exec"): sbx runs on a pty that
+# python3 drives (pty.fork: sbx is the session leader, so a size set on
+# the master sends it SIGWINCH). Steps: send:TEXT (with Python escapes
+# such as \n and \x1d), raw: (until sbx has made the terminal raw),
+# wait:REGEX on the transcript so far, size:ROWSxCOLS, sleep:S. The
+# transcript goes to stdout; the exit status is sbx's (124 after 90 s).
+# Each session types only after its shell's prompt ($P).
+cat >"$T/ptydrive.py" <<'PY'
+import fcntl, os, pty, re, select, signal, struct, sys, termios, time
+rows, cols = (int(v) for v in sys.argv[1].split("x"))
+i = sys.argv.index("--")
+steps, argv = sys.argv[2:i], sys.argv[i + 1:]
+def setsize(fd, r, c):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
+pid, fd = pty.fork()
+if pid == 0:
+    setsize(0, rows, cols)
+    os.execvp(argv[0], argv)
+out, end = b"", time.time() + 90
+def pump(t):
+    global out
+    r, _, _ = select.select([fd], [], [], t)
+    if not r:
+        return True
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        return False
+    out += d
+    return bool(d)
+alive = True
+for st in steps:
+    k, v = st.split(":", 1)
+    if k == "send":
+        os.write(fd, v.encode().decode("unicode_escape").encode("latin-1"))
+    elif k == "sleep":
+        t = time.time() + float(v)
+        while alive and time.time() < t:
+            alive = pump(t - time.time())
+    elif k == "size":
+        r, c = (int(x) for x in v.split("x"))
+        setsize(fd, r, c)
+    elif k == "raw":
+        # sbx flushes pending input when it makes the terminal raw
+        # (TCSAFLUSH): type only once it has.
+        while alive and time.time() < end and \
+                termios.tcgetattr(fd)[3] & termios.ECHO:
+            alive = pump(0.1)
+    elif k == "wait":
+        while alive and time.time() < end and not re.search(v.encode(), out):
+            alive = pump(0.5)
+while alive and time.time() < end:
+    alive = pump(0.5)
+if alive:
+    os.kill(pid, signal.SIGKILL)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(124 if alive else os.WEXITSTATUS(st) if os.WIFEXITED(st) else
+         128 + os.WTERMSIG(st))
+PY
+ptyrun() { python3 "$T/ptydrive.py" "$@"; }
+P='wait:[#$] '
+# A line of output, maybe after the shell's prompt ("# ").
+has_line() { tr -d '\r' <"$1" | grep -qE -- "^(.*[#$] )?$2\$"; }
+ptyrun 33x101 raw: "$P" 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
+	sbx --remote "$url" exec -it "$id" -- sh >"$T/pty.out"; st=$?
+is "$st" 3 "remote exec -it sh: exit 3 propagates through the pty session"
+has_line "$T/pty.out" '/dev/pts/[0-9]*'; ok $? "remote exec -it: the command has a terminal (tty prints /dev/pts/N)"
+has_line "$T/pty.out" '33 101'; ok $? "remote exec -it: the guest terminal has the client's size (33 101)"
+has_line "$T/pty.out" 42; ok $? "remote exec -it: typed input runs (echo \$((6*7)) prints 42)"
+has_line "$T/pty.out" 42 && has_line "$T/pty.out" '33 101' || sed 's/^/#   /' "$T/pty.out" | head -20
+ptyrun 33x101 raw: "$P" 'send:tty; stty size; echo $((6*7)); exit 3\n' -- \
+	sbx exec -it "$id" -- sh >"$T/lpty.out"; st=$?
+is "$st" 3 "local exec -it sh: the same exit status"
+has_line "$T/lpty.out" '33 101' && has_line "$T/lpty.out" 42; ok $? "local exec -it: the same size and output"
+ptyrun 24x80 raw: "$P" 'send:stty size\n' 'wait:24 80' 'size:40x120' 'sleep:1' 'send:stty size; exit 5\n' -- \
+	sbx --remote "$url" exec -t "$id" -- sh >"$T/rsz.out"; st=$?
+is "$st" 5 "remote exec -t: exit 5 after a resize"
+has_line "$T/rsz.out" '40 120'; ok $? "remote exec -t: SIGWINCH resizes the guest terminal (40 120)"
+has_line "$T/rsz.out" '40 120' || sed 's/^/#   /' "$T/rsz.out" | head -20
+ptyrun 24x80 raw: "$P" 'send:sh -c '"'"'kill -9 $$'"'"'; exit $?\n' -- \
+	sbx --remote "$url" exec -it "$id" -- sh >"$T/k.out"; st=$?
+is "$st" 137 "remote exec -it: a shell exiting with 137 gives 137"
+ptyrun 24x80 raw: "$P" 'send:kill -9 $$\n' -- sbx --remote "$url" exec -it "$id" -- sh >"$T/k.out"; st=$?
+is "$st" 137 "remote exec -it: the session's own death by SIGKILL is 137"
+ptyrun 24x80 raw: "$P" 'send:echo shell-$((6*7)); exit\n' -- sbx --remote "$url" shell "$id" >"$T/sh.out"; st=$?
+is "$st" 0 "remote shell: exits 0"
+tr -d '\r' <"$T/sh.out" | grep -q 'shell-42'; ok $? "remote shell: typed command's output appears"
+ptyrun 24x80 raw: "$P" 'send:sleep 1000\n' 'sleep:2' 'send:\x1d' -- sbx --remote "$url" shell "$id" >"$T/d.out"; st=$?
+is "$st" 0 "remote shell: Ctrl-] detaches (status 0)"
+grep -q "detached from '$id'" "$T/d.out"; ok $? "remote shell: Ctrl-] says it detached"
+sleepers='for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] && echo ${p#/proc/}; done'
+is "$(R exec "$id" -- sh -c "$sleepers" | wc -l)" 1 "remote shell: the detached command keeps running, as locally"
+R exec "$id" -- sh -c "kill \$($sleepers)"
 
 # Round-trip of a trivial exec, local and remote.
 for w in local remote; do
