@@ -3,9 +3,10 @@
  * they arrive and their bytes written to the caller's fds) and logs (GET
  * .../logs, raw bytes to an fd).
  *
- * stdin travels inline, base64 in the request (doc/api.md): the fd is
- * read to EOF first, up to STDIN_MAX bytes. A tty request with stdin is
- * interactive and goes over "Upgrade: sbx-exec" instead (exec-tty.c).
+ * A request with stdin (-i, -t) goes over "Upgrade: sbx-exec" (exec-tty.c),
+ * its input streamed as it comes. Only a background command's stdin
+ * travels inline, base64 in the request (doc/api.md): the fd is read to
+ * EOF first, up to STDIN_MAX bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -209,7 +210,12 @@ remote_exec(struct sbx_conn *c, const char *query,
 	json_t *in;
 	int rc;
 
-	if (o->tty && !o->background && o->stdin_fd >= 0)
+	/*
+	 * Input (-i, -t) streams through the upgraded connection as it
+	 * comes, so a pipe that stays open (a REPL fed line by line) works;
+	 * without input one plain request does.
+	 */
+	if (!o->background && o->stdin_fd >= 0)
 		return remote_exec_tty(c, query, o, r, e);
 	memset(r, 0, sizeof(*r));
 	in = remote_exec_json(o);
