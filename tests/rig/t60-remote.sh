@@ -75,6 +75,23 @@ R exec "$id" -- sh -c 'kill -9 $$'; is $? 137 "remote death by SIGKILL is 137"
 R exec "$id" -- sh -c 'echo to-out; echo to-err >&2' >"$T/o" 2>"$T/e"
 is "$(cat "$T/o")|$(cat "$T/e")" "to-out|to-err" "remote stdout and stderr stay separate"
 is "$(printf 'a\nb\n' | R exec -i "$id" -- wc -l)" 2 "remote stdin is piped"
+# Streamed, not read to its end first: each line is answered while the
+# pipe stays open (an agent driving a REPL); the old inline stdin hung here.
+stream=$(timeout 120 python3 - "$url" "$id" <<'PY' 2>&1
+import subprocess, sys
+p = subprocess.Popen(["sbx", "--remote", sys.argv[1], "exec", "-i", sys.argv[2], "--",
+                      "sh", "-c", "while read l; do echo got:$l; done; echo eof"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out = []
+for word in (b"one", b"two"):
+    p.stdin.write(word + b"\n"); p.stdin.flush()
+    out.append(p.stdout.readline().decode().strip())
+p.stdin.close()
+out.append(p.stdout.readline().decode().strip())
+print(" ".join(out), p.wait(timeout=60))
+PY
+)
+is "$stream" "got:one got:two eof 0" "remote exec -i streams stdin: each line is answered before the next is sent"
 same_exec "true" "$id" -- true
 same_exec "false" "$id" -- false
 same_exec "kill -9" "$id" -- sh -c 'kill -9 $$'
