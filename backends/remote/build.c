@@ -269,9 +269,9 @@ struct events {
 };
 
 static int
-event_line(struct events *ev, const char *line, size_t len,
-    struct sbx_err *e)
+event_line(void *arg, const char *line, size_t len, struct sbx_err *e)
 {
+	struct events *ev = arg;
 	json_t *j = json_loadb(line, len, 0, NULL);
 	const char *kind, *code = NULL, *msg = NULL, *hint = NULL;
 	int rc = 0;
@@ -307,28 +307,9 @@ static int
 events_sink(void *ud, const char *data, size_t len, struct sbx_err *e)
 {
 	struct events *ev = ud;
-	const char *nl;
-	size_t n;
-	int rc;
 
-	while (len) {
-		nl = memchr(data, '\n', len);
-		n = nl ? (size_t)(nl - data) : len;
-		if (sbx_buf_add(&ev->line, data, n) < 0)
-			return sbx_err_set(e, SBX_ENET, "sbx server sent a build "
-			    "event longer than %u bytes", EVENT_LINE_MAX);
-		if (!nl)
-			break;
-		if (ev->line.len) {
-			rc = event_line(ev, ev->line.buf, ev->line.len, e);
-			sbx_buf_reset(&ev->line);
-			if (rc < 0)
-				return rc;
-		}
-		data += n + 1;
-		len -= n + 1;
-	}
-	return 0;
+	return remote_ndjson_feed(&ev->line, data, len, event_line, ev,
+	    "a build event", e);
 }
 
 int

@@ -64,9 +64,9 @@ frame_bytes(int fd, const char *b64, const char *which, struct sbx_err *e)
 
 /* Handles one complete line. */
 static int
-frame_line(struct remote_frames *f, const char *line, size_t len,
-    struct sbx_err *e)
+frame_line(void *arg, const char *line, size_t len, struct sbx_err *e)
 {
+	struct remote_frames *f = arg;
 	json_t *j = json_loadb(line, len, 0, NULL), *v;
 	const char *code = NULL, *msg = NULL;
 	json_int_t ec = 0, sig = 0, pid = 0;
@@ -105,28 +105,8 @@ int
 remote_frames_feed(struct remote_frames *f, const char *data, size_t len,
     struct sbx_err *e)
 {
-	const char *nl;
-	size_t n;
-	int rc;
-
-	while (len) {
-		nl = memchr(data, '\n', len);
-		n = nl ? (size_t)(nl - data) : len;
-		if (sbx_buf_add(&f->line, data, n) < 0)
-			return sbx_err_set(e, SBX_ENET, "sbx server sent an "
-			    "exec frame longer than %u bytes", LINE_MAX_BYTES);
-		if (!nl)
-			break;
-		if (f->line.len) {
-			rc = frame_line(f, f->line.buf, f->line.len, e);
-			sbx_buf_reset(&f->line);
-			if (rc < 0)
-				return rc;
-		}
-		data += n + 1;
-		len -= n + 1;
-	}
-	return 0;
+	return remote_ndjson_feed(&f->line, data, len, frame_line, f,
+	    "an exec frame", e);
 }
 
 static int

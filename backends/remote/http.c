@@ -305,3 +305,32 @@ remote_call(struct sbx_conn *c, const char *method, char *path, json_t *in,
 	remote_req_release(&rq);
 	return rc;
 }
+
+int
+remote_ndjson_feed(struct sbx_buf *line, const char *data, size_t len,
+    int (*on_line)(void *arg, const char *line, size_t len,
+    struct sbx_err *e), void *arg, const char *what, struct sbx_err *e)
+{
+	const char *nl;
+	size_t n;
+	int rc;
+
+	while (len) {
+		nl = memchr(data, '\n', len);
+		n = nl ? (size_t)(nl - data) : len;
+		if (sbx_buf_add(line, data, n) < 0)
+			return sbx_err_set(e, SBX_ENET, "sbx server sent %s "
+			    "longer than %zu bytes", what, line->cap);
+		if (!nl)
+			break;
+		if (line->len) {
+			rc = on_line(arg, line->buf, line->len, e);
+			sbx_buf_reset(line);
+			if (rc < 0)
+				return rc;
+		}
+		data += n + 1;
+		len -= n + 1;
+	}
+	return 0;
+}

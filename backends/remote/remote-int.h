@@ -147,4 +147,13 @@ int remote_file_rm(struct sbx_conn *c, const char *query, const char *path,
 int remote_file_rename(struct sbx_conn *c, const char *query,
     const char *from, const char *to, struct sbx_err *e);
 
+/*
+ * Splits NDJSON arriving in pieces: appends to `line` (its cap bounds a
+ * line: longer is an SBX_ENET error naming `what`) and calls on_line for
+ * each complete non-empty line; 0 or the first error.
+ */
+int remote_ndjson_feed(struct sbx_buf *line, const char *data, size_t len,
+    int (*on_line)(void *arg, const char *line, size_t len,
+    struct sbx_err *e), void *arg, const char *what, struct sbx_err *e);
+
 #endif
