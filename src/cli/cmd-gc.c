@@ -58,6 +58,9 @@ gc_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return sbx_usage_error(ctx, "takes no arguments");
+	if ((r = sbx_local_only(ctx, "gc", "run it where 'sbx serve' runs, "
+	    "without --remote or SBX_REMOTE")) != 0)
+		return r;
 	sbx_err_clear(&e);
 	sbx_gc_opts_init(&o);
 	o.dry_run = opt_dry_run;

@@ -25,6 +25,9 @@ pull_note(void *arg, const char *msg)
 	sbx_info(arg, "image: %s", msg);
 }
 
+#define IMAGE_HINT "images live with the server: run it where 'sbx serve' " \
+	"runs, without --remote or SBX_REMOTE"
+
 static int
 pull_exec(struct sbx_ctx *ctx, int argc, char **argv)
 {
@@ -33,10 +36,13 @@ pull_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	struct sbx_err e;
 	const char *lx = getenv("SBX_LIBEXECDIR");
 	char hex[SBX_OID_HEXLEN + 1];
+	int r0;
 
 	(void)argv;
 	if (argc)
 		return sbx_usage_error(ctx, "takes no arguments");
+	if ((r0 = sbx_local_only(ctx, "image pull", IMAGE_HINT)) != 0)
+		return r0;
 	memset(&o, 0, sizeof(o));
 	if (pull_template && pull_no_rootfs)
 		return sbx_usage_error(ctx, "--template and --no-rootfs "
@@ -72,6 +78,10 @@ ls_exec(struct sbx_ctx *ctx, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
+	if (ctx->remote) {
+		json_decref(arr);
+		return sbx_local_only(ctx, "image ls", IMAGE_HINT);
+	}
 	sbx_err_clear(&e);
 	if (sbx_ref_list(ctx->store, "images", &names, &e) < 0) {
 		json_decref(arr);

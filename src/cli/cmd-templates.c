@@ -115,6 +115,10 @@ built_info(struct sbx_store *s, const char *name, struct ls_row *row)
  * store holds built templates (refs/templates/, sbx build), a BUILT
  * column says which have a ready snapshot and since when.
  */
+/* The server's templates are in its API; these commands read this host's. */
+#define TEMPLATES_HINT "the server's: GET /v1/templates[/NAME] (doc/api.md); " \
+	"this machine's: leave out --remote"
+
 static int
 templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 {
@@ -129,6 +133,8 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	if (argc > 0)
 		return sbx_usage_error(ctx, "unexpected argument '%s'",
 		    argv[0]);
+	if (ctx->remote)
+		return sbx_local_only(ctx, "templates ls", TEMPLATES_HINT);
 	sbx_template_list(ctx->home, &ents, &n);
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	{
@@ -477,6 +483,8 @@ templates_show(struct sbx_ctx *ctx, int argc, char **argv)
 	if (argc != 1)
 		return sbx_usage_error(ctx, argc ? "too many arguments" :
 		    "no template given");
+	if (ctx->remote)
+		return sbx_local_only(ctx, "templates show", TEMPLATES_HINT);
 	sbx_err_clear(&e);
 	if (load_checked(ctx, argv[0], &t, &chain, &nchain, &e) < 0) {
 		print_template_err(&e);

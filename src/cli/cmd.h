@@ -120,6 +120,12 @@ int sbx_run_subcmd(struct sbx_ctx *ctx, const struct sbx_cmd *cmd,
  * stdout as {"error": {"code": ..., "message": ..., "hint": ...}} too.
  */
 int sbx_report_err(struct sbx_ctx *ctx, const struct sbx_err *e);
+/*
+ * For commands that work on this machine's store only: with --remote (or
+ * SBX_REMOTE) they would quietly answer for the wrong machine, so they
+ * refuse, naming `what` and giving `hint`. 0 to go on, else the status.
+ */
+int sbx_local_only(struct sbx_ctx *ctx, const char *what, const char *hint);
 /* "sbx <verb>: <message>" to stderr; returns 2. */
 int sbx_usage_error(struct sbx_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

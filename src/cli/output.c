@@ -53,6 +53,20 @@ sbx_usage_error(struct sbx_ctx *ctx, const char *fmt, ...)
 	return 2;
 }
 
+int
+sbx_local_only(struct sbx_ctx *ctx, const char *what, const char *hint)
+{
+	struct sbx_err e;
+
+	if (!ctx->remote)
+		return 0;
+	sbx_err_clear(&e);
+	sbx_err_set(&e, SBX_EUSAGE, "'sbx %s' works on the store of this "
+	    "machine, not on the server at '%s'", what, ctx->remote);
+	sbx_err_hint(&e, "%s", hint);
+	return sbx_report_err(ctx, &e);
+}
+
 void
 sbx_info(struct sbx_ctx *ctx, const char *fmt, ...)
 {
