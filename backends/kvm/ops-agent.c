@@ -4,6 +4,7 @@
  * VMM's vsock socket (agent-client.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,6 +13,7 @@
 #include "kvm/agent-client.h"
 #include "kvm/kvm.h"
 #include "kvm/spawn.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
@@ -94,8 +96,17 @@ revive(void *arg)
 	 * the marker does until the VMM has exited (and a resume removes it).
 	 */
 	if (sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid)) {
-		if (access(pending, F_OK) != 0 && access(marker, F_OK) != 0)
-			goto out;	/* up, and not hibernating */
+		if (access(pending, F_OK) != 0 && access(marker, F_OK) != 0) {
+			/* Up, not hibernating, and its agent silent: say
+			 * what the VMM is doing before the error. */
+			struct sbx_buf d = SBX_BUF_INIT;
+
+			kvm_vmm_diagnosis(r->id, &d);
+			fprintf(stderr, "sbx: %s: the agent does not answer; "
+			    "%s", r->id, d.buf ? d.buf : "\n");
+			sbx_buf_release(&d);
+			goto out;
+		}
 		while (kvm_vmm_alive(sb.pid) && (access(pending, F_OK) == 0 ||
 		    access(marker, F_OK) == 0) && sbx_clock_ms() < deadline)
 			usleep(50 * 1000);

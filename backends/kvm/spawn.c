@@ -364,8 +364,8 @@ stats_sample(json_t *st, uint64_t *cpu, uint64_t *exits, uint64_t *dev,
  * its vCPUs and devices did over two seconds (a halted guest waiting for
  * an interrupt that never comes, one spinning, or a device stalled).
  */
-static void
-vmm_diagnosis(const char *id, struct sbx_buf *out)
+void
+kvm_vmm_diagnosis(const char *id, struct sbx_buf *out)
 {
 	enum { MAXN = 16 };
 	uint64_t c0[MAXN] = { 0 }, x0[MAXN] = { 0 }, d0[2 * MAXN] = { 0 };
@@ -459,7 +459,7 @@ kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
 			tail_file(vlog, 400, &t);
 			tail_file(log, 800, &t);
 			if (!dead)
-				vmm_diagnosis(id, &t);
+				kvm_vmm_diagnosis(id, &t);
 			if (dead)
 				sbx_err_set(e, SBX_EFAIL, "sandbox '%s' stopped "
 				    "while booting; last output:\n%s", id, t.buf);

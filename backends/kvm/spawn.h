@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+struct sbx_buf;
 struct sbx_err;
 
 struct kvm_spawn {
@@ -62,6 +63,14 @@ json_t *kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
  */
 int kvm_exec_detached(char *const *argv, const char *log, pid_t *pid,
     struct sbx_err *e);
+
+/*
+ * Appends to `out` one line on what sandbox `id`'s VMM is doing: its state
+ * and, over two seconds, each vCPU's CPU time and exits, each device's
+ * kicks and interrupts, console bytes (a halted guest, a spinning one, a
+ * stalled device). Takes 2 s; says so if the VMM does not answer.
+ */
+void kvm_vmm_diagnosis(const char *id, struct sbx_buf *out);
 
 /*
  * Waits until the guest agent of sandbox `id` answers a ping, the VMM
