@@ -73,14 +73,6 @@ struct xsess {
 };
 
 static void
-fd_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-static void
 xsess_unref(struct xsess *s)
 {
 	int last;
@@ -90,16 +82,16 @@ xsess_unref(struct xsess *s)
 	pthread_mutex_unlock(&s->mu);
 	if (!last)
 		return;
-	fd_close(&s->w_in);
-	fd_close(&s->w_out);
-	fd_close(&s->w_err);
-	fd_close(&s->w_resize);
-	fd_close(&s->in_w);
-	fd_close(&s->out_r);
-	fd_close(&s->err_r);
-	fd_close(&s->resize_w);
-	fd_close(&s->done_r);
-	fd_close(&s->done_w);
+	serve_fd_close(&s->w_in);
+	serve_fd_close(&s->w_out);
+	serve_fd_close(&s->w_err);
+	serve_fd_close(&s->w_resize);
+	serve_fd_close(&s->in_w);
+	serve_fd_close(&s->out_r);
+	serve_fd_close(&s->err_r);
+	serve_fd_close(&s->resize_w);
+	serve_fd_close(&s->done_r);
+	serve_fd_close(&s->done_w);
 	if (s->conn)
 		s->b->close(s->conn);
 	sbx_serve_exec_req_release(&s->x);
@@ -134,10 +126,10 @@ worker(void *arg)
 	o.detach_byte = -1;
 	o.timeout_ms = s->x.timeout_ms;
 	s->rc = s->b->exec(s->conn, s->query, &o, &s->res, &s->err);
-	fd_close(&s->w_in);
-	fd_close(&s->w_out);
-	fd_close(&s->w_err);
-	fd_close(&s->w_resize);
+	serve_fd_close(&s->w_in);
+	serve_fd_close(&s->w_out);
+	serve_fd_close(&s->w_err);
+	serve_fd_close(&s->w_resize);
 	pthread_mutex_lock(&s->mu);
 	if (s->done_w >= 0 && write(s->done_w, &x, 1) < 0)
 		x = 0;
@@ -170,8 +162,8 @@ open_pty(unsigned rows, unsigned cols, int *m, int *sl, struct sbx_err *e)
 	return 0;
 fail:
 	sbx_err_sys(e, "cannot open a pseudo-terminal for the session");
-	fd_close(m);
-	fd_close(sl);
+	serve_fd_close(m);
+	serve_fd_close(sl);
 	return -1;
 }
 
@@ -325,7 +317,7 @@ feed_stdin(struct xsess *s)
 		if (n <= 0) {
 			/* The command stopped reading: drop the rest. */
 			sbx_buf_reset(&s->stdin_q);
-			fd_close(&s->in_w);
+			serve_fd_close(&s->in_w);
 			return;
 		}
 		memmove(s->stdin_q.buf, s->stdin_q.buf + n, s->stdin_q.len -
@@ -333,7 +325,7 @@ feed_stdin(struct xsess *s)
 		sbx_buf_setlen(&s->stdin_q, s->stdin_q.len - (size_t)n);
 	}
 	if (s->stdin_eof && !s->stdin_q.len)
-		fd_close(&s->in_w);
+		serve_fd_close(&s->in_w);
 }
 
 /* Reads output fd *fd into frames of `type`; closes it at EOF (or EIO). */
@@ -350,7 +342,7 @@ read_output(struct xsess *s, int *fd, unsigned type)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			fd_close(fd);
+			serve_fd_close(fd);
 			return;
 		}
 		sbx_xframe_put(&s->tx, type, buf, (size_t)n);
@@ -475,7 +467,7 @@ session(struct xsess *s)
 		if (i_in >= 0 && p[i_in].revents)
 			feed_stdin(s);
 		else if (s->stdin_eof && !s->stdin_q.len)
-			fd_close(&s->in_w);
+			serve_fd_close(&s->in_w);
 		if (i_out >= 0 && p[i_out].revents)
 			read_output(s, &s->out_r, SBX_XF_STDOUT);
 		if (i_err >= 0 && p[i_err].revents)
@@ -524,11 +516,11 @@ session_main(void *arg)
 	session(s);
 	/* Whatever is left: the command sees EOF and failing writes. */
 	pthread_mutex_lock(&s->mu);
-	fd_close(&s->done_w);
+	serve_fd_close(&s->done_w);
 	pthread_mutex_unlock(&s->mu);
-	fd_close(&s->in_w);
-	fd_close(&s->out_r);
-	fd_close(&s->err_r);
+	serve_fd_close(&s->in_w);
+	serve_fd_close(&s->out_r);
+	serve_fd_close(&s->err_r);
 	/* resize_w stays open: a backend polling its read end would see
 	 * POLLHUP on every poll. The last unref closes it. */
 	MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);

@@ -212,4 +212,7 @@ enum MHD_Result stream_reply(struct req *r, int ndjson, const char *ctype,
 struct sbx_conn *stream_conn(struct stream *s);
 const struct sbx_backend *stream_backend(struct stream *s);
 
+/* Closes *fd if open and sets it to -1 (stream.c). */
+void serve_fd_close(int *fd);
+
 #endif

@@ -70,8 +70,8 @@ stream_backend(struct stream *s)
 	return s->b;
 }
 
-static void
-fd_close(int *fd)
+void
+serve_fd_close(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
@@ -89,10 +89,10 @@ stream_unref(struct stream *s)
 	pthread_mutex_unlock(&s->mu);
 	if (!last)
 		return;
-	fd_close(&s->rfd[0]);
-	fd_close(&s->rfd[1]);
-	fd_close(&s->donefd[0]);
-	fd_close(&s->donefd[1]);
+	serve_fd_close(&s->rfd[0]);
+	serve_fd_close(&s->rfd[1]);
+	serve_fd_close(&s->donefd[0]);
+	serve_fd_close(&s->donefd[1]);
 	if (s->conn)
 		s->b->close(s->conn);
 	if (s->arg_free)
@@ -110,8 +110,8 @@ worker(void *p)
 	char x = 1;
 
 	s->rc = s->run(s, s->arg, s->wfd[0], s->wfd[1], &s->err);
-	fd_close(&s->wfd[0]);
-	fd_close(&s->wfd[1]);
+	serve_fd_close(&s->wfd[0]);
+	serve_fd_close(&s->wfd[1]);
 	pthread_mutex_lock(&s->mu);
 	s->done = 1;
 	if (s->donefd[1] >= 0 && write(s->donefd[1], &x, 1) < 0)
@@ -157,7 +157,7 @@ drain(struct stream *s, int which, int nonblock)
 			emit(s, which, buf, (size_t)n);
 	} while ((n > 0 && nonblock) || (n < 0 && errno == EINTR));
 	if (n == 0 || (n < 0 && errno != EAGAIN))
-		fd_close(&s->rfd[which]);
+		serve_fd_close(&s->rfd[which]);
 }
 
 /* Queues the last frame once the worker is done and the pipes are dry. */
@@ -219,7 +219,7 @@ pump(struct stream *s, int ms)
 	for (i = 0; i < 2; i++)
 		if (s->rfd[i] >= 0) {
 			drain(s, i, 1);
-			fd_close(&s->rfd[i]);
+			serve_fd_close(&s->rfd[i]);
 		}
 	finish(s);
 }
@@ -266,8 +266,8 @@ reader_free(void *cls)
 {
 	struct stream *s = cls;
 
-	fd_close(&s->rfd[0]);
-	fd_close(&s->rfd[1]);
+	serve_fd_close(&s->rfd[0]);
+	serve_fd_close(&s->rfd[1]);
 	stream_unref(s);
 }
 
@@ -316,16 +316,16 @@ stream_reply(struct req *r, int ndjson, const char *ctype,
 	    (ndjson && pipe_cloexec(&s->rfd[1], &s->wfd[1]) < 0) ||
 	    pipe_cloexec(&s->donefd[0], &s->donefd[1]) < 0) {
 		sbx_err_sys(&e, "cannot make a pipe");
-		fd_close(&s->wfd[0]);
-		fd_close(&s->wfd[1]);
+		serve_fd_close(&s->wfd[0]);
+		serve_fd_close(&s->wfd[1]);
 		stream_unref(s);
 		return reply_err(r, &e);
 	}
 	s->refs = 2;
 	if (pthread_create(&s->th, NULL, worker, s) != 0) {
 		s->refs = 1;
-		fd_close(&s->wfd[0]);
-		fd_close(&s->wfd[1]);
+		serve_fd_close(&s->wfd[0]);
+		serve_fd_close(&s->wfd[1]);
 		stream_unref(s);
 		return reply_error(r, 503, "busy", "cannot start a thread");
 	}

@@ -271,12 +271,6 @@ write_range(const struct gmem *m, uint64_t start, uint64_t len, int fd,
 	return written;
 }
 
-static int64_t
-write_memory(const struct gmem *m, int fd, struct sbx_err *e)
-{
-	return write_range(m, 0, m->size, fd, e);
-}
-
 /* True if RAM [start, start + len) is all zero pages. */
 static bool
 range_zero(const struct gmem *m, uint64_t start, uint64_t len)
@@ -333,55 +327,59 @@ range_count(const uint64_t *bits, const uint64_t *acc, uint64_t start,
 	return n;
 }
 
-/* Writes RAM [off, off + len) as the chunk file `path` (temp + rename). */
-static int64_t
-write_chunk_file(const struct gmem *m, const char *d, uint64_t off,
-    uint64_t len, struct sbx_err *e)
-{
-	char tmp[4200], path[4200];
-	int64_t w;
-	int fd, r = 0;
+/* What goes into one snapshot file (state, memory, a chunk, the delta). */
+struct file_body {
+	const struct gmem *m;
+	uint64_t off, len;		/* memory or a chunk: RAM [off, +len) */
+	const uint64_t *offs;		/* a delta: these pages */
+	size_t n;
+	const void *p;			/* the state: these bytes (m NULL) */
+	size_t plen;
+};
 
-	snprintf(path, sizeof(path), "%s/%016llx", d, (unsigned long long)off);
-	snprintf(tmp, sizeof(tmp), "%s/.%016llx.tmp", d,
-	    (unsigned long long)off);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sbx_err_sys(e, "cannot create '%s'", tmp);
-	w = write_range(m, off, len, fd, e);
-	if (w < 0)
-		r = (int)w;
-	else if (fsync(fd) < 0)
-		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
-	if (r < 0) {
-		unlink(tmp);
-		return r;
+static int64_t
+body_write(const struct file_body *b, int fd, struct sbx_err *e)
+{
+	size_t off = 0;
+
+	if (b->offs)
+		return delta_write(fd, b->m->host, b->m->size, b->offs, b->n,
+		    e);
+	if (b->m)
+		return write_range(b->m, b->off, b->len, fd, e);
+	while (off < b->plen) {
+		ssize_t w = write(fd, (const char *)b->p + off, b->plen - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return sbx_err_sys(e, "cannot write the state file");
+		off += (size_t)w;
 	}
-	return w;
+	return (int64_t)b->plen;
 }
 
-/* Writes DIR/delta (temp + rename) holding the pages at `offs`. */
+/*
+ * Writes `b` as DIR/NAME through DIR/.NAME.tmp, fsync and rename, so a
+ * crash leaves the whole file or none; the bytes written, or < 0.
+ */
 static int64_t
-write_delta_file(const struct gmem *m, const char *dir, const uint64_t *offs,
-    size_t n, struct sbx_err *e)
+write_snap_file(const char *dir, const char *name, const struct file_body *b,
+    struct sbx_err *e)
 {
 	char tmp[4200], path[4200];
 	int64_t w;
 	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/delta", dir);
-	snprintf(tmp, sizeof(tmp), "%s/.delta.tmp", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sbx_err_sys(e, "cannot create '%s'", tmp);
-	w = delta_write(fd, m->host, m->size, offs, n, e);
+	w = body_write(b, fd, e);
 	if (w < 0)
-		r = -1;
+		r = (int)w;
 	else if (fsync(fd) < 0)
 		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
 	close(fd);
@@ -489,7 +487,14 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 			unlink(path);
 			continue;
 		}
-		w = write_chunk_file(m, d, off, len, e);
+		{
+			struct file_body b = { .m = m, .off = off, .len = len };
+			char name[17];
+
+			snprintf(name, sizeof(name), "%016llx",
+			    (unsigned long long)off);
+			w = write_snap_file(d, name, &b, e);
+		}
 		if (w < 0) {
 			r = (int)w;
 			break;
@@ -500,7 +505,8 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 	snprintf(path, sizeof(path), "%s/delta", dir);
 	unlink(path);	/* a delta from an earlier snapshot in `dir` */
 	if (r == 0 && noffs) {
-		int64_t w = write_delta_file(m, dir, offs, noffs, e);
+		struct file_body b = { .m = m, .offs = offs, .n = noffs };
+		int64_t w = write_snap_file(dir, "delta", &b, e);
 
 		if (w < 0) {
 			r = -1;
@@ -522,52 +528,6 @@ write_chunks(const struct gmem *m, const char *dir, uint64_t chunk,
 	} else {
 		free(acc);
 	}
-	return r;
-}
-
-static int
-write_file(const char *dir, const char *name, const void *p, size_t len,
-    const struct gmem *mem, int64_t *bytes, struct sbx_err *e)
-{
-	char tmp[4096], path[4096];
-	int fd, r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sbx_err_sys(e, "cannot create '%s'", tmp);
-	if (mem) {
-		int64_t w = write_memory(mem, fd, e);
-
-		if (w < 0)
-			r = (int)w;
-		else
-			*bytes = w;
-	} else {
-		size_t off = 0;
-
-		while (off < len && r == 0) {
-			ssize_t w = write(fd, (const char *)p + off,
-			    len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				r = sbx_err_sys(e, "cannot write '%s'", tmp);
-			else
-				off += w;
-		}
-		*bytes = len;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = sbx_err_sys(e, "cannot fsync '%s'", tmp);
-	close(fd);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = sbx_err_sys(e, "cannot rename '%s'", tmp);
-	if (r < 0)
-		unlink(tmp);
 	return r;
 }
 
@@ -617,10 +577,15 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	mark = dirty_mark();
 	if (r == 0 && chunk && since && mark && !strcmp(since, mark))
 		r = dirty_collect(vm, &bits, &e);
-	if (r == 0)
-		r = chunk ? write_chunks(&vm->mem, dir, chunk, bits, dirty,
-		    &mbytes, &nfiles, &dpages, &acc, &e) : write_file(dir,
-		    "memory", NULL, 0, &vm->mem, &mbytes, &e);
+	if (r == 0 && chunk) {
+		r = write_chunks(&vm->mem, dir, chunk, bits, dirty, &mbytes,
+		    &nfiles, &dpages, &acc, &e);
+	} else if (r == 0) {
+		struct file_body b = { .m = &vm->mem, .len = vm->mem.size };
+
+		mbytes = write_snap_file(dir, "memory", &b, &e);
+		r = mbytes < 0 ? (int)mbytes : 0;
+	}
 	if (r == 0 && chunk)
 		r = dirty_start(vm, &e);	/* the next diff is from here */
 	if (r == 0 && chunk) {
@@ -635,8 +600,12 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	if (r < 0)
 		goto fail;
 	pause_ms = ms_since(&t0);
-	if (write_file(dir, "state", st.buf, st.len, NULL, &sbytes, &e) < 0)
-		goto fail;
+	{
+		struct file_body b = { .p = st.buf, .plen = st.len };
+
+		if ((sbytes = write_snap_file(dir, "state", &b, &e)) < 0)
+			goto fail;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
