@@ -21,39 +21,26 @@
 #include "core/buf.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
+#include "image/source.h"
 #include "serve/serve-int.h"
 #include "store/fsutil.h"
 #include "core/banned.h"
 
 /*
- * Cleans entry name `name` into `out` ("./a//b/" -> "a/b"); -1 when it
- * is absolute, empty or has a ".." component.
+ * Cleans entry name `name` into `out` ("./a//b/" -> "a/b", image/source.h);
+ * -1 when it is absolute, has a ".." component or is too long, 1 for the
+ * root itself ("./").
  */
 static int
 clean_name(const char *name, struct sbx_buf *out)
 {
-	const char *p = name, *q;
+	char norm[4096];
 
 	sbx_buf_reset(out);
-	if (*p == '/')
+	if (sbx_archive_norm_path(name, norm, sizeof(norm)) < 0)
 		return -1;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		for (q = p; *q && *q != '/'; q++)
-			;
-		if (q - p == 2 && !strncmp(p, "..", 2))
-			return -1;
-		if (!(q - p == 1 && *p == '.')) {
-			if (out->len)
-				sbx_buf_addch(out, '/');
-			sbx_buf_add(out, p, (size_t)(q - p));
-		}
-		p = q;
-	}
-	return out->len ? 0 : 1;	/* 1: the root itself ("./") */
+	sbx_buf_addstr(out, norm);
+	return out->len ? 0 : 1;
 }
 
 /*
