@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 19
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -14,9 +14,13 @@ cat >"$fake/tests/rig/run" <<'EOF'
 #!/bin/bash
 # Stand-in for the rig: counts boots, runs the command after "--" here.
 echo boot >>"$RIGLOG"
-while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+t=3600
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	[ "$1" = --timeout ] && t=$2
+	shift
+done
 shift
-exec "$@"
+exec timeout -k 2 "$t" "$@"
 EOF
 cat >"$fake/tests/rig/t01-good.sh" <<'EOF'
 echo "ok 1 - fine"
@@ -36,8 +40,17 @@ echo "ok 1 - something"
 echo "not ok 2 - always broken"
 echo "# diagnosis: stuck"
 EOF
+cat >"$fake/tests/rig/t04-slow.sh" <<'EOF'
+echo "ok 1 - started"
+sleep 60
+EOF
+cat >"$fake/tests/rig/t05-orphan.sh" <<'EOF'
+sleep 30 &
+echo "ok 1 - left a child holding stdout"
+EOF
 export RIGLOG=$T/boots MARK=$T/mark
-unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE
+unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE SBX_RIG_BUDGET \
+	SBX_RIG_DEADLINE SBX_RIG_MIN_LEFT SBX_RIG_TEST_TIMEOUT
 rig() { : >"$RIGLOG"; SBX_TOP_SRCDIR=$fake SBX_TOP_BUILDDIR=$T run bash "$fake/tests/rig/check"; }
 
 SBX_RIG_TESTS="t01 t02" rig
@@ -62,4 +75,18 @@ is "$(wc -l <"$RIGLOG")" 1 "and only one L1 boot"
 rm -f "$MARK"
 SBX_RIG_RETRY_BEFORE=0 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "no retry once the run has used its time"
+t0=$SECONDS
+SBX_RIG_TESTS="t05" rig
+is "$rc" 0 "a script leaving a child that holds its output passes"
+ok $([ $((SECONDS - t0)) -lt 15 ] && echo 0 || echo 1) "and the suite does not wait for that child ($((SECONDS - t0)) s)"
+
+t0=$SECONDS
+SBX_RIG_BUDGET=4 SBX_RIG_MIN_LEFT=1 SBX_RIG_TESTS="t04 t01" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a run past its time budget fails (status $rc)"
+ok $([ $((SECONDS - t0)) -lt 20 ] && echo 0 || echo 1) "and stops at the budget ($((SECONDS - t0)) s)"
+
+SBX_RIG_DEADLINE=$(($(date +%s) + 30)) SBX_RIG_MIN_LEFT=60 SBX_RIG_TESTS="t01" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a deadline too close to boot an L1 fails the run"
+like "$out" "time budget .* is used up; not run: t01-good" "naming the scripts not run"
+is "$(wc -l <"$RIGLOG")" 0 "without booting"
 exit $_fail
