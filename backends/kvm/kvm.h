@@ -103,10 +103,14 @@ int kvm_stats(struct sbx_conn *c, const char *query, json_t **out,
 
 /* ops-snap.c: hibernate/resume through a snapshot, live fork. */
 int kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e);
+/* SBX_BOOT_TIMEOUT (a duration), else 5 minutes: the longest wait for
+ * a guest to come up. */
+uint64_t kvm_boot_timeout_ms(void);
 /*
  * Loads the sandbox named by `query` into `sb` (initialised here, release
  * it), resuming it first when hibernated (a concurrent resume by another
- * caller is fine); SBX_EBUSY with a hint unless it then runs.
+ * caller is fine; one already under way is waited for, as is a create);
+ * SBX_EBUSY with a hint unless it then runs.
  */
 int kvm_wake(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
     struct sbx_err *e);

@@ -29,6 +29,24 @@ kvm_wake(struct sbx_conn *c, const char *query, struct sbx_sandbox *sb,
 	if (sbx_backend_kvm.get(c, query, sb, e) < 0)
 		return -1;
 	/*
+	 * Someone else is bringing it up (a create, or the resume of a
+	 * concurrent wake: two proxied requests to one hibernated sandbox):
+	 * wait for the outcome rather than refuse.
+	 */
+	if (sb->state == SBX_SB_CREATING) {
+		uint64_t deadline = sbx_clock_ms() + kvm_boot_timeout_ms();
+		char sid[SBX_SANDBOX_ID_SIZE];
+
+		memcpy(sid, sb->id, sizeof(sid));
+		while (sb->state == SBX_SB_CREATING &&
+		    sbx_clock_ms() < deadline) {
+			usleep(100 * 1000);
+			sbx_sandbox_release(sb);
+			if (sbx_backend_kvm.get(c, sid, sb, e) < 0)
+				return -1;
+		}
+	}
+	/*
 	 * A hibernated sandbox wakes up for whoever talks to it (as
 	 * CodeSandbox's do); if another command resumed it meanwhile, fine:
 	 * kvm_resume checks the state under the sandbox's lock.

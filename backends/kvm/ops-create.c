@@ -38,8 +38,8 @@ step(struct sbx_conn *c, uint64_t t0, const char *what, const char *id)
 		    (unsigned long long)(sbx_clock_ms() - t0));
 }
 
-static uint64_t
-boot_timeout_ms(void)
+uint64_t
+kvm_boot_timeout_ms(void)
 {
 	const char *s = getenv("SBX_BOOT_TIMEOUT");
 	uint64_t ms;
@@ -113,7 +113,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	sb->pid = pid;
 	step(c, t0, "VMM started", sb->id);
 	if (sbx_sandbox_save(c->store, sb, e) < 0 ||
-	    kvm_wait_agent(sb->id, sbdir, pid, boot_timeout_ms(), true, e) < 0)
+	    kvm_wait_agent(sb->id, sbdir, pid, kvm_boot_timeout_ms(), true, e) < 0)
 		goto out;
 	step(c, t0, "agent ready", sb->id);
 	if (kvm_personalize(sb->id, e) < 0)
