@@ -61,7 +61,11 @@ def call(c, method, path, body, want):
     ms = (time.monotonic() - t) * 1000
     if r.status != want:
         with lock:
-            errs.append("%s %s: %d %s" % (method, path, r.status, data[:200]))
+            try:	# the whole message: it carries the VMM's last lines
+                msg = json.loads(data)["error"]["message"]
+            except Exception:
+                msg = repr(data[:400])
+            errs.append("%s %s: %d %s" % (method, path, r.status, msg[:2000]))
         return None, ms
     return data, ms
 def client(i):
@@ -93,7 +97,8 @@ for op in ("create", "list", "delete"):
         print("%s 0 0 0 0" % op)
 print("errors %d" % len(errs))
 for e in errs[:3]:
-    print("# " + e)
+    for line in e.splitlines():
+        print("# " + line)
 PY
 }
 

@@ -141,10 +141,18 @@ static void
 vcpu_dump(struct vcpu *c, const char *what)
 {
 	struct kvm_regs r;
+	struct kvm_sregs sr;
 
-	if (ioctl(c->fd, KVM_GET_REGS, &r) == 0)
-		vmm_log("vCPU %u: %s at rip 0x%llx rsp 0x%llx", c->index, what,
-		    (unsigned long long)r.rip, (unsigned long long)r.rsp);
+	if (ioctl(c->fd, KVM_GET_REGS, &r) == 0 &&
+	    ioctl(c->fd, KVM_GET_SREGS, &sr) == 0)
+		vmm_log("vCPU %u: %s at rip 0x%llx rsp 0x%llx rflags 0x%llx "
+		    "cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx "
+		    "after %llu exits", c->index, what,
+		    (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		    (unsigned long long)r.rflags, (unsigned long long)sr.cr0,
+		    (unsigned long long)sr.cr2, (unsigned long long)sr.cr3,
+		    (unsigned long long)sr.cr4, (unsigned long long)sr.efer,
+		    (unsigned long long)c->exits);
 	else
 		vmm_log("vCPU %u: %s", c->index, what);
 }
@@ -173,6 +181,9 @@ vcpu_exit(struct vcpu *c)
 	case KVM_EXIT_HLT:
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: where, for the log (a restore gone wrong
+		 * shows here). */
+		vcpu_dump(c, "triple fault (KVM_EXIT_SHUTDOWN)");
 		vmm_exit(vm, vm->panic_seen ? SBX_VMM_EXIT_PANIC :
 		    SBX_VMM_EXIT_REBOOT);
 		return -1;

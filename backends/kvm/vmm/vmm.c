@@ -178,6 +178,8 @@ kbd_reset(void *arg)
 {
 	struct vmm *vm = arg;
 
+	vmm_log("the guest reset itself through the keyboard controller%s",
+	    vm->panic_seen ? " after a kernel panic" : "");
 	vmm_exit(vm, vm->panic_seen ? SBX_VMM_EXIT_PANIC : SBX_VMM_EXIT_REBOOT);
 }
 
