@@ -1,8 +1,11 @@
 #!/bin/sh
 # demo.sh - the README's main job: a sandbox from the default image, a
 # command run in it, a short Python line, a live fork into two copies that
-# each see the parent's files but not each other's, then removal. On a host whose KVM
-# cannot boot stock kernels (PVM, none) it runs inside the rig and says so.
+# each see the parent's files but not each other's, then removal. On a
+# host whose KVM cannot boot stock guest kernels (PVM, none) the same
+# commands go through `sbx machine` (a Linux VM under QEMU running sbx
+# serve, the default remote while it runs), and it says so;
+# SBX_DEMO_RIG=1 runs them inside the test rig instead.
 #
 #   tests/demo.sh [--inside]     (make demo)
 set -eu
@@ -13,13 +16,28 @@ export SBX_LIBEXECDIR="${SBX_LIBEXECDIR:-$build}"
 export SBX_HOME="${SBX_DEMO_HOME:-$build/demo-home}"
 
 if [ "${1:-}" != "--inside" ]; then
-	# The image is made on this host (it downloads); the rig has no network.
-	sbx image pull
-	if sbx doctor >/dev/null 2>&1; then
+	# Images are made on this host (it downloads): neither the machine
+	# nor the rig has a network of its own.
+	if sbx --remote local doctor >/dev/null 2>&1; then
+		sbx --remote local image pull
 		exec "$0" --inside
 	fi
-	echo "demo: this host cannot boot stock guest kernels itself ($(sbx doctor --json | sed -n 's/.*"virtualization": "\(.*\)".*/\1/p')); running inside the rig"
-	exec "$top/tests/rig/run" -- "$0" --inside
+	why=$(sbx --remote local doctor --json | sed -n 's/.*"virtualization": "\(.*\)".*/\1/p')
+	if [ -n "${SBX_DEMO_RIG:-}" ]; then
+		echo "demo: this host cannot boot stock guest kernels itself ($why); running inside the rig"
+		sbx --remote local image pull
+		exec "$top/tests/rig/run" -- "$0" --inside
+	fi
+	echo "demo: this host cannot boot stock guest kernels itself ($why); running through 'sbx machine'"
+	SBX_HOME=$SBX_HOME/machine/store sbx --remote local image pull
+	sbx machine stop >/dev/null 2>&1 || true
+	t0=$(date +%s)
+	sbx machine start --memory 2G
+	echo "demo: machine started in $(( $(date +%s) - t0 )) s; sbx commands now go to it"
+	st=0
+	"$0" --inside || st=$?
+	sbx machine stop
+	exit $st
 fi
 
 t0=$(date +%s)

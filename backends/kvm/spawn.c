@@ -456,8 +456,8 @@ kvm_wait_agent(const char *id, const char *sbdir, pid_t pid,
 			char *vlog = xasprintf("%s/vmm.log", sbdir);
 			int dead = !kvm_vmm_alive(pid);
 
-			tail_file(vlog, 400, &t);
-			tail_file(log, 800, &t);
+			tail_file(vlog, 1200, &t);
+			tail_file(log, 1500, &t);
 			if (!dead)
 				kvm_vmm_diagnosis(id, &t);
 			if (dead)

@@ -2,7 +2,8 @@
 # (exports sbx_backend_remote). Part of libsbx.a.
 libsbx_a_SOURCES += \
 	%reldir%/remote.h %reldir%/remote-int.h %reldir%/http.c %reldir%/remote.c \
-	%reldir%/exec.c %reldir%/files.c %reldir%/tunnel.c %reldir%/build.c
+	%reldir%/exec.c %reldir%/files.c %reldir%/tunnel.c %reldir%/build.c \
+	%reldir%/templates.c
 
 tests_unit_check_sbx_SOURCES += tests/unit/check_remote.c
 

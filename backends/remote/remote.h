@@ -36,4 +36,13 @@ struct sbx_remote_build {
 int sbx_remote_build(struct sbx_conn *c, const struct sbx_remote_build *o,
     struct sbx_err *e);
 
+/*
+ * The server's templates (templates.c): `name` NULL, the listing (an
+ * array as sbx_template_catalog makes, without server paths); else that
+ * template (sbx_template_json's object, with "origin"). *out is the
+ * caller's.
+ */
+int sbx_remote_templates(struct sbx_conn *c, const char *name, json_t **out,
+    struct sbx_err *e);
+
 #endif

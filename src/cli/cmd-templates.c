@@ -19,37 +19,10 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/xmalloc.h"
-#include "store/manifest.h"
-#include "store/refs.h"
-#include "store/store.h"
+#include "remote/remote.h"
+#include "template/catalog.h"
 #include "template/template.h"
 #include "core/banned.h"
-
-/* Loads one entry of the listing (a file, or a builtin). */
-static int
-load_entry(const struct sbx_template_entry *en, struct sbx_template **t,
-    struct sbx_err *e)
-{
-	const char *text;
-	char *path;
-	size_t len;
-	int rc;
-
-	if (en->path)
-		return sbx_template_load(en->path, t, e);
-	text = sbx_template_builtin(en->name, &len);
-	path = xasprintf("<builtin>/%s.yaml", en->name);
-	rc = sbx_template_parse(text, len, path, "", t, e);
-	free(path);
-	return rc;
-}
-
-/* The first line of a description (descriptions may be block scalars). */
-static char *
-first_line(const char *s)
-{
-	return s ? xstrndup(s, strcspn(s, "\n")) : xstrdup("");
-}
 
 static void
 print_json(json_t *v)
@@ -63,209 +36,119 @@ print_json(json_t *v)
 	}
 }
 
-struct ls_row {
-	const char *name;
-	char *desc;
-	const char *source;
-	char built[32];		/* "ready 5m ago", "-" */
-	json_t *bj;		/* {"snapshot", "time"} or NULL */
-	int owned;		/* name and source are ours to free */
-};
-
-/*
- * What `sbx build` left for template `name` in the store: its ready
- * snapshot and when it was made. The store is only read, and only if it
- * exists. Returns 1 when the template is built.
- */
-static int
-built_info(struct sbx_store *s, const char *name, struct ls_row *row)
+/* "ready 5m ago" from a built template's time, "-" when not built. */
+static void
+built_age(json_t *built, char *buf, size_t len)
 {
-	struct sbx_oid id;
-	json_t *m = NULL;
-	int64_t t, age;
+	int64_t age;
 
-	if (!s || sbx_ref_name_check("template name", name, NULL) < 0 ||
-	    sbx_ref_read(s, "templates", name, &id, NULL) < 0 ||
-	    sbx_manifest_load(s, &id, &m, NULL) < 0)
-		return 0;
-	t = json_integer_value(json_object_get(m, "time"));
-	age = (int64_t)time(NULL) - t;
+	if (!json_is_object(built)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	age = (int64_t)time(NULL) - json_integer_value(json_object_get(built,
+	    "time"));
 	if (age < 0)
 		age = 0;
 	if (age < 120)
-		snprintf(row->built, sizeof(row->built), "ready %llds ago",
-		    (long long)age);
+		snprintf(buf, len, "ready %llds ago", (long long)age);
 	else if (age < 7200)
-		snprintf(row->built, sizeof(row->built), "ready %lldm ago",
-		    (long long)(age / 60));
+		snprintf(buf, len, "ready %lldm ago", (long long)(age / 60));
 	else if (age < 172800)
-		snprintf(row->built, sizeof(row->built), "ready %lldh ago",
-		    (long long)(age / 3600));
+		snprintf(buf, len, "ready %lldh ago", (long long)(age / 3600));
 	else
-		snprintf(row->built, sizeof(row->built), "ready %lldd ago",
-		    (long long)(age / 86400));
-	row->bj = json_pack("{s:O?, s:I}", "snapshot", json_object_get(m,
-	    "snapshot"), "time", (json_int_t)t);
-	json_decref(m);
-	return 1;
+		snprintf(buf, len, "ready %lldd ago", (long long)(age / 86400));
+}
+
+/* A row's SOURCE: the file, else where the template comes from. */
+static const char *
+source_of(json_t *o, char *buf, size_t len)
+{
+	const char *p = json_string_value(json_object_get(o, "path"));
+
+	if (p)
+		return p;
+	snprintf(buf, len, "(%s)", json_string_value(json_object_get(o,
+	    "origin")) ? json_string_value(json_object_get(o, "origin")) :
+	    "?");
+	return buf;
 }
 
 /*
- * Lists the templates reachable by name (sbx_template_list). When the
- * store holds built templates (refs/templates/, sbx build), a BUILT
- * column says which have a ready snapshot and since when.
+ * Lists the templates reachable by name and those the store has built
+ * (template/catalog.h): this host's, or with --remote the server's. When
+ * some are built, a BUILT column says which have a ready snapshot and
+ * since when.
  */
-/* The server's templates are in its API; these commands read this host's. */
-#define TEMPLATES_HINT "the server's: GET /v1/templates[/NAME] (doc/api.md); " \
-	"this machine's: leave out --remote"
-
 static int
 templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 {
-	struct sbx_template_entry *ents;
-	struct ls_row *rows;
-	json_t *arr = NULL;
-	struct sbx_store *store = NULL;
-	size_t n, i, extra = 0;
+	json_t *arr, *o;
+	size_t i;
 	int wname = 4, wdesc = 11, nbuilt = 0;
+	char built[32], src[64];
 
 	(void)argv;
 	if (argc > 0)
 		return sbx_usage_error(ctx, "unexpected argument '%s'",
 		    argv[0]);
-	if (ctx->remote)
-		return sbx_local_only(ctx, "templates ls", TEMPLATES_HINT);
-	sbx_template_list(ctx->home, &ents, &n);
-	rows = xcalloc(n ? n : 1, sizeof(*rows));
-	{
-		char *fmt = xasprintf("%s/format", ctx->home);
-
-		if (access(fmt, F_OK) == 0 &&
-		    sbx_store_open(ctx->home, &store, NULL) < 0)
-			store = NULL;
-		free(fmt);
-	}
-	if (ctx->json)
-		arr = json_array();
-	for (i = 0; i < n; i++) {
-		struct sbx_template *t = NULL;
+	if (ctx->remote) {
 		struct sbx_err e;
-		json_t *o;
 
 		sbx_err_clear(&e);
-		rows[i].name = ents[i].name;
-		rows[i].source = ents[i].path ? ents[i].path : "(builtin)";
-		snprintf(rows[i].built, sizeof(rows[i].built), "-");
-		nbuilt += built_info(store, ents[i].name, &rows[i]);
-		if (load_entry(&ents[i], &t, &e) < 0) {
-			rows[i].desc = xstrdup("(invalid, see "
-			    "'sbx templates validate')");
-			if (!ctx->json)
-				fprintf(stderr, "sbx: warning: %s\n", e.msg);
-		} else {
-			rows[i].desc = first_line(t->description);
-		}
-		if (arr) {
-			o = json_pack("{s:s, s:s, s:s, s:s?, s:b}",
-			    "name", ents[i].name,
-			    "description", t ? rows[i].desc : "",
-			    "origin", sbx_template_origin_name(ents[i].origin),
-			    "path", ents[i].path,
-			    "valid", t != NULL);
-			if (!t)
-				json_object_set_new(o, "error",
-				    json_string(e.msg));
-			json_object_set(o, "built", rows[i].bj ? rows[i].bj :
-			    json_null());
-			json_array_append_new(arr, o);
-		}
-		if ((int)strlen(rows[i].name) > wname)
-			wname = (int)strlen(rows[i].name);
-		if ((int)strlen(rows[i].desc) > wdesc)
-			wdesc = (int)strlen(rows[i].desc);
-		sbx_template_free(t);
+		if (sbx_dispatch_backend(ctx, &e) < 0 ||
+		    sbx_remote_templates(ctx->conn, NULL, &arr, &e) < 0)
+			return sbx_report_err(ctx, &e);
+	} else {
+		arr = sbx_template_catalog(ctx->home);
 	}
-	/* Built templates no name reaches any more (built from a file). */
-	if (store) {
-		struct sbx_strvec built = SBX_STRVEC_INIT;
-		size_t j, k;
-
-		sbx_ref_list(store, "templates", &built, NULL);
-		for (j = 0; j < built.nr; j++) {
-			struct ls_row r;
-			struct sbx_oid id;
-			json_t *m = NULL;
-
-			for (k = 0; k < n; k++)
-				if (!strcmp(ents[k].name, built.v[j]))
-					break;
-			if (k < n || sbx_ref_read(store, "templates",
-			    built.v[j], &id, NULL) < 0 ||
-			    sbx_manifest_load(store, &id, &m, NULL) < 0)
-				continue;
-			memset(&r, 0, sizeof(r));
-			if (!built_info(store, built.v[j], &r)) {
-				json_decref(m);
-				continue;
-			}
-			rows = xreallocarray(rows, n + extra + 1,
-			    sizeof(*rows));
-			r.name = xstrdup(built.v[j]);
-			r.desc = first_line(json_string_value(json_object_get(m,
-			    "description")));
-			r.source = xstrdup(json_string_value(json_object_get(m,
-			    "source")) ? json_string_value(json_object_get(m,
-			    "source")) : "(store)");
-			r.owned = 1;
-			json_decref(m);
-			if (arr)
-				json_array_append_new(arr, json_pack(
-				    "{s:s, s:s, s:s, s:s, s:b, s:O}", "name",
-				    r.name, "description", r.desc, "origin",
-				    "store", "path", r.source, "valid", 1,
-				    "built", r.bj));
-			if ((int)strlen(r.name) > wname)
-				wname = (int)strlen(r.name);
-			if ((int)strlen(r.desc) > wdesc)
-				wdesc = (int)strlen(r.desc);
-			rows[n + extra++] = r;
-			nbuilt++;
-		}
-		sbx_strvec_clear(&built);
-	}
-	if (arr) {
+	if (ctx->json) {
 		print_json(arr);
 		json_decref(arr);
-	} else {
-		if (wdesc > 64)
-			wdesc = 64;
+		return 0;
+	}
+	json_array_foreach(arr, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		const char *desc = json_string_value(json_object_get(o,
+		    "description"));
+
+		if (!name || !desc)
+			continue;
+		if (json_is_false(json_object_get(o, "valid")) &&
+		    json_is_string(json_object_get(o, "error")))
+			fprintf(stderr, "sbx: warning: %s\n", json_string_value(
+			    json_object_get(o, "error")));
+		if ((int)strlen(name) > wname)
+			wname = (int)strlen(name);
+		if ((int)strlen(desc) > wdesc)
+			wdesc = (int)strlen(desc);
+		nbuilt += json_is_object(json_object_get(o, "built"));
+	}
+	if (wdesc > 64)
+		wdesc = 64;
+	if (nbuilt)
+		printf("%-*s  %-*s  %-15s  %s\n", wname, "NAME", wdesc,
+		    "DESCRIPTION", "BUILT", "SOURCE");
+	else
+		printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc, "DESCRIPTION",
+		    "SOURCE");
+	json_array_foreach(arr, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		const char *desc = json_is_false(json_object_get(o, "valid")) ?
+		    "(invalid, see 'sbx templates validate')" :
+		    json_string_value(json_object_get(o, "description"));
+
+		if (!name || !desc)
+			continue;
+		built_age(json_object_get(o, "built"), built, sizeof(built));
 		if (nbuilt)
-			printf("%-*s  %-*s  %-15s  %s\n", wname, "NAME", wdesc,
-			    "DESCRIPTION", "BUILT", "SOURCE");
+			printf("%-*s  %-*.*s  %-15s  %s\n", wname, name, wdesc,
+			    wdesc, desc, built, source_of(o, src, sizeof(src)));
 		else
-			printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc,
-			    "DESCRIPTION", "SOURCE");
-		for (i = 0; i < n + extra; i++)
-			if (nbuilt)
-				printf("%-*s  %-*.*s  %-15s  %s\n", wname,
-				    rows[i].name, wdesc, wdesc, rows[i].desc,
-				    rows[i].built, rows[i].source);
-			else
-				printf("%-*s  %-*.*s  %s\n", wname,
-				    rows[i].name, wdesc, wdesc, rows[i].desc,
-				    rows[i].source);
+			printf("%-*s  %-*.*s  %s\n", wname, name, wdesc, wdesc,
+			    desc, source_of(o, src, sizeof(src)));
 	}
-	for (i = 0; i < n + extra; i++) {
-		free(rows[i].desc);
-		json_decref(rows[i].bj);
-		if (rows[i].owned) {
-			free((char *)rows[i].name);
-			free((char *)rows[i].source);
-		}
-	}
-	sbx_store_close(store);
-	free(rows);
-	sbx_template_entries_free(ents, n);
+	json_decref(arr);
 	return 0;
 }
 
@@ -403,73 +286,106 @@ fmt_ms(uint64_t v, char *buf, int len)
 	return buf;
 }
 
-/* The human view of `show`: what a build and a sandbox will get. */
-static void
-show_text(const struct sbx_template *t, struct sbx_template **chain,
-    size_t nchain)
+static const char *
+jstr(json_t *o, const char *key)
 {
-	unsigned char hash[SBX_TEMPLATE_HASH_LEN];
-	char hex[SBX_TEMPLATE_HASH_HEX], a[32], b[32], c[32];
+	return json_string_value(json_object_get(o, key));
+}
+
+static uint64_t
+jint(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/*
+ * The human view of `show`: what a build and a sandbox will get, from
+ * sbx_template_json's object (this host's, or the server's).
+ */
+static void
+show_text(json_t *o)
+{
+	json_t *from = json_object_get(o, "from"), *v;
+	json_t *res = json_object_get(o, "resources");
+	json_t *ready = json_object_get(o, "ready");
+	const char *d = jstr(o, "description");
+	char a[32], b[32], c[32];
 	size_t i;
 
-	sbx_template_hash(t, hash, hex);
-	printf("name:         %s\n", t->name);
-	if (t->description)
-		printf("description:  %.*s\n",
-		    (int)strcspn(t->description, "\n"), t->description);
-	printf("source:       %s\n", t->path);
-	printf("hash:         %s\n", hex);
-	switch (t->from.kind) {
-	case SBX_FROM_DEBIAN:
+	printf("name:         %s\n", jstr(o, "name"));
+	if (d)
+		printf("description:  %.*s\n", (int)strcspn(d, "\n"), d);
+	printf("source:       %s\n", source_of(o, a, sizeof(a)));
+	printf("hash:         %s\n", jstr(o, "hash") ? jstr(o, "hash") : "?");
+	if (jstr(from, "debian"))
 		printf("from:         debian %s (%zu packages)\n",
-		    t->from.suite, t->from.packages.nr);
-		break;
-	case SBX_FROM_TAR:
-		printf("from:         tar %s\n", t->from.path);
-		break;
-	case SBX_FROM_OCI:
-		printf("from:         oci %s\n", t->from.path);
-		break;
-	case SBX_FROM_TEMPLATE:
-		printf("from:         template %s (parents:",
-		    t->from.template);
-		for (i = 0; i < nchain; i++)
-			printf("%s %s", i ? "," : "", chain[i]->name);
-		printf(")\n");
-		break;
-	}
-	printf("resources:    %u vCPUs, %s memory, %s disk\n",
-	    t->resources.vcpus, fmt_size(t->resources.memory, a, sizeof(a)),
-	    fmt_size(t->resources.disk, b, sizeof(b)));
-	printf("idle timeout: %s\n", fmt_ms(t->idle_timeout_ms, c, sizeof(c)));
-	printf("files:        %zu\nrun steps:    %zu\n", t->nfiles, t->nrun);
-	if (t->start)
-		printf("start:        %s\n", t->start);
-	switch (t->ready.kind) {
-	case SBX_READY_NONE:
-		break;
-	case SBX_READY_PORT:
-		printf("ready:        port %u\n", t->ready.port);
-		break;
-	case SBX_READY_FILE:
-		printf("ready:        file %s\n", t->ready.file);
-		break;
-	case SBX_READY_COMMAND:
-		printf("ready:        command %s\n", t->ready.command);
-		break;
-	case SBX_READY_DELAY:
-		printf("ready:        after %s\n",
-		    fmt_ms(t->ready.delay_ms, a, sizeof(a)));
-		break;
-	}
-	if (t->nports) {
-		printf("ports:       ");
-		for (i = 0; i < t->nports; i++)
-			printf(" %u", t->ports[i]);
+		    jstr(from, "debian"),
+		    json_array_size(json_object_get(from, "packages")));
+	else if (jstr(from, "tar"))
+		printf("from:         tar %s\n", jstr(from, "tar"));
+	else if (jstr(from, "oci"))
+		printf("from:         oci %s\n", jstr(from, "oci"));
+	else if (jstr(from, "template")) {
+		printf("from:         template %s", jstr(from, "template"));
+		if (json_is_array(json_object_get(o, "parents"))) {
+			printf(" (parents:");
+			json_array_foreach(json_object_get(o, "parents"), i, v)
+				printf("%s %s", i ? "," : "",
+				    json_string_value(v));
+			printf(")");
+		}
 		printf("\n");
 	}
-	if (t->kernel)
-		printf("kernel:       %s\n", t->kernel);
+	printf("resources:    %llu vCPUs, %s memory, %s disk\n",
+	    (unsigned long long)jint(res, "vcpus"),
+	    fmt_size(jint(res, "memory"), a, sizeof(a)),
+	    fmt_size(jint(res, "disk"), b, sizeof(b)));
+	printf("idle timeout: %s\n", fmt_ms(jint(o, "idle_timeout_ms"), c,
+	    sizeof(c)));
+	printf("files:        %zu\nrun steps:    %zu\n",
+	    json_array_size(json_object_get(o, "files")),
+	    json_array_size(json_object_get(o, "run")));
+	if (jstr(o, "start"))
+		printf("start:        %s\n", jstr(o, "start"));
+	if (json_object_get(ready, "port"))
+		printf("ready:        port %llu\n",
+		    (unsigned long long)jint(ready, "port"));
+	else if (jstr(ready, "file"))
+		printf("ready:        file %s\n", jstr(ready, "file"));
+	else if (jstr(ready, "command"))
+		printf("ready:        command %s\n", jstr(ready, "command"));
+	else if (json_object_get(ready, "delay_ms"))
+		printf("ready:        after %s\n",
+		    fmt_ms(jint(ready, "delay_ms"), a, sizeof(a)));
+	if (json_array_size(json_object_get(o, "ports"))) {
+		printf("ports:       ");
+		json_array_foreach(json_object_get(o, "ports"), i, v)
+			printf(" %lld", (long long)json_integer_value(v));
+		printf("\n");
+	}
+	if (jstr(o, "kernel"))
+		printf("kernel:       %s\n", jstr(o, "kernel"));
+}
+
+/* `show` of a template the server knows (GET /v1/templates/NAME). */
+static int
+show_remote(struct sbx_ctx *ctx, const char *name)
+{
+	struct sbx_err e;
+	json_t *o;
+
+	sbx_err_clear(&e);
+	if (sbx_dispatch_backend(ctx, &e) < 0 ||
+	    sbx_remote_templates(ctx->conn, name, &o, &e) < 0)
+		return sbx_report_err(ctx, &e);
+	if (ctx->json)
+		print_json(o);
+	else
+		show_text(o);
+	json_decref(o);
+	return 0;
 }
 
 static int
@@ -484,27 +400,26 @@ templates_show(struct sbx_ctx *ctx, int argc, char **argv)
 		return sbx_usage_error(ctx, argc ? "too many arguments" :
 		    "no template given");
 	if (ctx->remote)
-		return sbx_local_only(ctx, "templates show", TEMPLATES_HINT);
+		return show_remote(ctx, argv[0]);
 	sbx_err_clear(&e);
 	if (load_checked(ctx, argv[0], &t, &chain, &nchain, &e) < 0) {
 		print_template_err(&e);
 		return 1;
 	}
-	if (ctx->json) {
-		o = sbx_template_json(t);
-		if (!o) {
-			sbx_template_chain_free(chain, nchain);
-			sbx_template_free(t);
-			sbx_err_set(&e, SBX_EINVAL, "template '%s' cannot be "
-			    "shown as JSON (a value is not UTF-8)", argv[0]);
-			return sbx_report_err(ctx, &e);
-		}
-		json_object_set_new(o, "parents", chain_names(chain, nchain));
-		print_json(o);
-		json_decref(o);
-	} else {
-		show_text(t, chain, nchain);
+	o = sbx_template_json(t);
+	if (!o) {
+		sbx_template_chain_free(chain, nchain);
+		sbx_template_free(t);
+		sbx_err_set(&e, SBX_EINVAL, "template '%s' cannot be shown "
+		    "(a value is not UTF-8)", argv[0]);
+		return sbx_report_err(ctx, &e);
 	}
+	json_object_set_new(o, "parents", chain_names(chain, nchain));
+	if (ctx->json)
+		print_json(o);
+	else
+		show_text(o);
+	json_decref(o);
 	sbx_template_chain_free(chain, nchain);
 	sbx_template_free(t);
 	return 0;
@@ -513,7 +428,7 @@ templates_show(struct sbx_ctx *ctx, int argc, char **argv)
 static const struct sbx_cmd templates_ls_cmd = {
 	.name = "ls",
 	.alias = "list",
-	.summary = "list the templates names can refer to",
+	.summary = "list the templates names can refer to (here or on --remote)",
 	.usage = "[--json]",
 	.exec = templates_ls,
 };

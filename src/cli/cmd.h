@@ -126,6 +126,12 @@ int sbx_report_err(struct sbx_ctx *ctx, const struct sbx_err *e);
  * refuse, naming `what` and giving `hint`. 0 to go on, else the status.
  */
 int sbx_local_only(struct sbx_ctx *ctx, const char *what, const char *hint);
+/*
+ * Opens the backend connection (ctx->conn) for a command that needs it
+ * only sometimes (without SBX_CMD_NEEDS_BACKEND); closed after the
+ * command like the others. 0, or -1 with `e` set.
+ */
+int sbx_dispatch_backend(struct sbx_ctx *ctx, struct sbx_err *e);
 /* "sbx <verb>: <message>" to stderr; returns 2. */
 int sbx_usage_error(struct sbx_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

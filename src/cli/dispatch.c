@@ -50,6 +50,18 @@ open_backend(struct sbx_ctx *ctx, struct sbx_err *e)
 }
 
 int
+sbx_dispatch_backend(struct sbx_ctx *ctx, struct sbx_err *e)
+{
+	if (ctx->conn)
+		return 0;
+	if (open_backend(ctx, e) < 0) {
+		ctx->backend = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
 sbx_dispatch_prepare(struct sbx_ctx *ctx)
 {
 	struct sbx_err e;

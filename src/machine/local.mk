@@ -17,7 +17,7 @@ dist_machinedata_DATA = %reldir%/init.sh %reldir%/modules.list
 # Boots the machine for real (tests/machine/check, ~2 min under TCG). The
 # lock keeps it and the rig suite from booting QEMU at the same time.
 EXTRA_DIST += tests/machine/check
-check-machine: sbx tests/rig/rig-prep
+check-machine: sbx sbx-init sbx-agent sbx-vmm sbx-machine-prep tests/rig/rig-prep
 	$(AM_V_at)$(RIG_ENV) flock $(abs_top_builddir)/.qemu-check.lock \
 	    bash $(abs_top_srcdir)/tests/machine/check
 if RIG

@@ -1,8 +1,8 @@
 /*
  * h-templates.c - GET /v1/templates and GET /v1/templates/{name}: the
  * templates a create request can name, read from the server's template
- * directories and builtins (src/template). Only names are looked up,
- * never paths, and server file paths are not shown.
+ * directories, builtins and store (src/template/catalog.h). Only names
+ * are looked up, never paths, and server file paths are not shown.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +11,21 @@
 #include <microhttpd.h>
 
 #include "serve/serve-int.h"
+#include "template/catalog.h"
 #include "template/template.h"
 #include "core/banned.h"
 
 enum MHD_Result
 h_templates_list(struct req *r)
 {
-	struct sbx_template_entry *v;
-	struct sbx_template *t;
-	json_t *arr = json_array(), *o;
-	size_t n, i;
+	json_t *arr = sbx_template_catalog(r->srv->home), *o;
+	size_t i;
 
-	sbx_template_list(r->srv->home, &v, &n);
-	for (i = 0; i < n; i++) {
-		t = NULL;
-		o = json_pack("{s:s, s:s}", "name", v[i].name, "origin",
-		    sbx_template_origin_name(v[i].origin));
-		if (sbx_template_open(v[i].name, r->srv->home, &t, NULL,
-		    NULL) == 0) {
-			json_object_set_new(o, "description",
-			    json_string(t->description ? t->description : ""));
-			json_object_set_new(o, "valid", json_true());
-		} else {
-			json_object_set_new(o, "valid", json_false());
-		}
-		sbx_template_free(t);
-		json_array_append_new(arr, o);
+	/* Server file paths, and parser messages that name them, stay here. */
+	json_array_foreach(arr, i, o) {
+		json_object_del(o, "path");
+		json_object_del(o, "error");
 	}
-	sbx_template_entries_free(v, n);
 	return reply_json(r, 200, json_pack("{s:o}", "templates", arr));
 }
 
@@ -57,6 +44,27 @@ h_templates_get(struct req *r)
 	if (sbx_template_open(r->arg, r->srv->home, &t, &origin, &e) < 0)
 		return reply_err(r, &e);
 	o = sbx_template_json(t);
+	if (!o) {
+		sbx_template_free(t);
+		return reply_error(r, 500, "failed", "template '%s' cannot be "
+		    "sent as JSON (a value is not UTF-8)", r->arg);
+	}
+	{
+		/* The parent chain, as `sbx templates show` prints it. */
+		struct sbx_template **chain;
+		size_t n, i;
+
+		if (sbx_template_parents(t, r->srv->home, &chain, &n,
+		    NULL) == 0) {
+			json_t *a = json_array();
+
+			for (i = 0; i < n; i++)
+				json_array_append_new(a,
+				    json_string(chain[i]->name));
+			json_object_set_new(o, "parents", a);
+			sbx_template_chain_free(chain, n);
+		}
+	}
 	sbx_template_free(t);
 	json_object_del(o, "path");
 	json_object_set_new(o, "name", json_string(r->arg));

@@ -21,7 +21,8 @@ TESTS += \
 	tests/cli/52-serve-remote.t \
 	tests/cli/53-serve-tls.t \
 	tests/cli/54-serve-proxy.t \
-	tests/cli/55-serve-build.t
+	tests/cli/55-serve-build.t \
+	tests/cli/56-serve-templates.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md
 
 # The interactive exec (Upgrade: sbx-exec) and its frames.

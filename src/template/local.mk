@@ -7,7 +7,8 @@ libsbx_a_SOURCES += \
 	%reldir%/parse.c \
 	%reldir%/canon.c \
 	%reldir%/find.c \
-	%reldir%/json.c
+	%reldir%/json.c \
+	%reldir%/catalog.c %reldir%/catalog.h
 
 sbx_SOURCES += src/cli/cmd-templates.c
 

@@ -4,7 +4,7 @@
 # The server listens on loopback only, on a port the kernel picks.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 30
+plan 29
 
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -89,7 +89,7 @@ is "$rc" 2 "an unknown scope is a usage error"
 run sbx --remote "$url" token ls
 is "$rc" 2 "sbx token refuses --remote (tokens belong to the server)"
 like "$err" "tokens of the server on this machine" "and says why"
-for c in gc "image ls" "templates ls"; do
+for c in gc "image ls"; do
 	run sbx --remote "$url" $c
 	ok $([ "$rc" = 2 ] && printf '%s\n' "$err" | grep -q "works on the store of this machine, not on the server" && echo 0 || echo 1) \
 		"sbx $c refuses --remote instead of answering for this machine"
