@@ -34,7 +34,7 @@ ok $? "and so does their output (python3 answer.py printed 42)"
 
 # The server's listing shows the build (it is in the server's store only).
 R --json templates ls >"$T/ls.json" 2>&1
-is "$(python3 -c "import json,sys; print([(t['origin'], t['built']['snapshot']) for t in json.load(open(sys.argv[1])) if t['name'] == 'webapp'])" "$T/ls.json" 2>&1)" \
+is "$(python3 -c "import json,sys; print([(t['origin'], t['built']['snapshot'].split(':')[-1]) for t in json.load(open(sys.argv[1])) if t['name'] == 'webapp'])" "$T/ls.json" 2>&1)" \
 	"[('store', '$snap')]" "sbx --remote templates ls lists webapp as built, with its snapshot"
 t0=$(now_ms)
 id=$(R create webapp 2>"$T/create.err")
