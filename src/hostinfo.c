@@ -189,16 +189,16 @@ sbx_hostinfo_verdict(const struct sbx_hostinfo *hi)
 	case SBX_VIRT_PVM:
 		return "this host's KVM is PVM (kvm_pvm), which runs only "
 		    "PVM-enabled guest kernels: stock Debian guest kernels "
-		    "cannot run here, so sbx runs its VMs inside the rig "
-		    "(QEMU emulating an AMD-V host) or needs a PVM-enabled "
-		    "kernel set with 'kernel:' in the template";
+		    "cannot run here: run them in 'sbx machine start' (a "
+		    "QEMU VM emulating an AMD-V host, 20-50x slower), or set "
+		    "a PVM-enabled kernel with 'kernel:' in the template";
 	default:
 		if (hi->kvm_present)
 			return "/dev/kvm exists but no known KVM module is "
 			    "loaded, so sbx cannot tell whether guests can "
 			    "run here";
 		return "this host has no KVM: sbx cannot run guests here "
-		    "itself; use the rig (QEMU emulation, slow) or "
-		    "--remote with an sbx server on a KVM host";
+		    "itself; use 'sbx machine start' (QEMU emulation, "
+		    "slow) or --remote with an sbx server on a KVM host";
 	}
 }

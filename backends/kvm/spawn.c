@@ -26,15 +26,14 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/strvec.h"
+#include "core/run.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
 
 char *
 kvm_vmm_path(void)
 {
-	const char *dir = getenv("SBX_LIBEXECDIR");
-
-	return xasprintf("%s/sbx-vmm", dir && *dir ? dir : SBX_LIBEXECDIR);
+	return xasprintf("%s/sbx-vmm", sbx_libexec_dir());
 }
 
 /* mkdir -p for the runtime directory, mode 0700. */

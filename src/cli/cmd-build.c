@@ -20,6 +20,7 @@
 #include "cli/build-steps.h"
 #include "cli/cmd.h"
 #include "core/progress.h"
+#include "core/run.h"
 #include "image/pull.h"
 #include "image/rootfs.h"
 #include "remote/remote.h"
@@ -63,7 +64,6 @@ build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
     const char *arg, char hex[SBX_OID_HEXLEN + 1], struct sbx_err *e)
 {
 	char thex[SBX_TEMPLATE_HASH_HEX];
-	const char *lx = getenv("SBX_LIBEXECDIR");
 	struct sbx_pull_opts o;
 	struct sbx_pull_result res;
 	struct sbx_oid id;
@@ -91,7 +91,7 @@ build_image(struct sbx_ctx *ctx, const struct sbx_template *t,
 	o.name = t->name;
 	o.template = arg;
 	o.allow_steps = 1;
-	o.libexec = lx && *lx ? lx : SBX_LIBEXECDIR;
+	o.libexec = sbx_libexec_dir();
 	o.home = ctx->home;
 	o.rootfs = 1;
 	o.note = image_note;

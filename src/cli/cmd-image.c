@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "core/run.h"
 #include "core/strvec.h"
 #include "image/pull.h"
 #include "store/manifest.h"
@@ -34,7 +35,6 @@ pull_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	struct sbx_pull_opts o;
 	struct sbx_pull_result res;
 	struct sbx_err e;
-	const char *lx = getenv("SBX_LIBEXECDIR");
 	char hex[SBX_OID_HEXLEN + 1];
 	int r0;
 
@@ -49,7 +49,7 @@ pull_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		    "exclude each other");
 	o.name = pull_name;
 	o.template = pull_template;
-	o.libexec = lx && *lx ? lx : SBX_LIBEXECDIR;
+	o.libexec = sbx_libexec_dir();
 	o.home = ctx->home;
 	o.rootfs = !pull_no_rootfs;
 	o.note = pull_note;

@@ -692,3 +692,29 @@ sbx_run(struct sbx_run *r, struct sbx_err *e)
 
 	return rc < 0 ? rc : sbx_run_wait(r, e);
 }
+
+const char *
+sbx_libexec_dir(void)
+{
+	static char self[4096];
+	const char *env = getenv("SBX_LIBEXECDIR");
+	char *slash;
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	if (access(SBX_LIBEXECDIR "/sbx-vmm", X_OK) == 0)
+		return SBX_LIBEXECDIR;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			memcpy(slash, "/sbx-vmm", sizeof("/sbx-vmm"));
+			if (access(self, X_OK) == 0) {
+				*slash = '\0';
+				return self[0] ? self : "/";
+			}
+		}
+	}
+	return SBX_LIBEXECDIR;
+}

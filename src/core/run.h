@@ -134,4 +134,13 @@ int sbx_run_signal(struct sbx_run *r, int sig, struct sbx_err *e);
  */
 char *sbx_run_find_in_path(const char *name, const char *path);
 
+/*
+ * Where sbx's helper programs (sbx-vmm, sbx-init, sbx-agent, ...) are:
+ * $SBX_LIBEXECDIR when set; else the installed directory when it has
+ * sbx-vmm; else the directory of the running program when that has
+ * sbx-vmm (a build tree, run as ./sbx or by `sbx machine`); else the
+ * installed directory. The string is static.
+ */
+const char *sbx_libexec_dir(void);
+
 #endif
