@@ -26,6 +26,7 @@
 #include "cli/cmd.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/progress.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "store/manifest.h"
@@ -53,13 +54,21 @@ sbx_build_event(struct sbx_ctx *ctx, json_t *ev)
 }
 #define READY_POLL_MS 500
 
-/* Output of a step: copied to our stderr as it comes, the end kept. */
+/*
+ * Output of a step: copied to our stderr as it comes, the end kept. On a
+ * terminal a meter under the output shows the step, the bytes it wrote
+ * and how long it has run (redrawn while the step is silent).
+ */
 struct tee {
 	int rfd;
 	int quiet;
+	struct sbx_progress *meter;	/* NULL: none */
+	uint64_t bytes;
 	char tail[TAIL_MAX];
 	size_t len;
 };
+
+#define TICK_MS 250	/* how often a silent step's meter is redrawn */
 
 static void *
 tee_main(void *arg)
@@ -68,13 +77,30 @@ tee_main(void *arg)
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(t->rfd, buf, sizeof(buf))) != 0) {
+	for (;;) {
+		if (t->meter) {
+			struct pollfd pf = { .fd = t->rfd, .events = POLLIN };
+			int r = poll(&pf, 1, TICK_MS);
+
+			if (r == 0 || (r < 0 && errno == EINTR)) {
+				sbx_progress_update(t->meter, t->bytes);
+				continue;
+			}
+		}
+		n = read(t->rfd, buf, sizeof(buf));
+		if (n == 0)
+			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (!t->quiet && write(STDERR_FILENO, buf, (size_t)n) < 0) {
+		t->bytes += (uint64_t)n;
+		if (t->meter) {
+			sbx_progress_update(t->meter, t->bytes);
+			sbx_progress_print(t->meter, buf, (size_t)n);
+		} else if (!t->quiet &&
+		    write(STDERR_FILENO, buf, (size_t)n) < 0) {
 			/* stderr gone: keep collecting the tail */
 		}
 		if ((size_t)n >= TAIL_MAX) {
@@ -109,12 +135,13 @@ step_env(const struct sbx_template *t, const struct sbx_template_step *s,
 
 /*
  * Runs `sh -c command` in sandbox `id`; its output goes to stderr (unless
- * quiet) and, on failure, the end of it into the error.
+ * quiet) and, on failure, the end of it into the error. `meter`: the
+ * label of a progress meter drawn under the output on a terminal, or NULL.
  */
 static int
 run_shell(struct sbx_ctx *ctx, const char *id, const char *command,
     const struct sbx_strvec *env, const char *cwd, const char *user,
-    int quiet, int *status, struct sbx_err *e)
+    int quiet, const char *meter, int *status, struct sbx_err *e)
 {
 	const char *argv[] = { "/bin/sh", "-c", command, NULL };
 	struct sbx_exec_opts o;
@@ -130,9 +157,12 @@ run_shell(struct sbx_ctx *ctx, const char *id, const char *command,
 		return sbx_err_sys(e, "cannot make a pipe");
 	t.rfd = p[0];
 	t.quiet = quiet;
+	if (meter && !quiet && isatty(STDERR_FILENO))
+		t.meter = sbx_progress_start(meter, 0, 0);
 	if (pthread_create(&th, NULL, tee_main, &t) != 0) {
 		close(p[0]);
 		close(p[1]);
+		sbx_progress_abort(t.meter);
 		return sbx_err_set(e, SBX_EIO, "cannot start a thread");
 	}
 	o.argv = argv;
@@ -148,6 +178,7 @@ run_shell(struct sbx_ctx *ctx, const char *id, const char *command,
 	close(p[1]);
 	pthread_join(th, NULL);
 	close(p[0]);
+	sbx_progress_abort(t.meter);	/* the output stays, the meter goes */
 	if (rc < 0)
 		return rc;
 	*status = r.signal ? 128 + r.signal : r.exit_code;
@@ -201,7 +232,7 @@ wait_ready(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 		struct sbx_err ignore = { 0 };
 
 		if (run_shell(ctx, id, cmd.buf, &env, t->workdir, t->user, 1,
-		    &st, &ignore) == 0 && st == 0) {
+		    NULL, &st, &ignore) == 0 && st == 0) {
 			rc = 0;
 			break;
 		}
@@ -214,7 +245,7 @@ wait_ready(struct sbx_ctx *ctx, const struct sbx_template *t, const char *id,
 			    t->name, what.buf, (unsigned long long)
 			    (t->ready.timeout_ms / 1000));
 			if (t->start && run_shell(ctx, id, "tail -c 400 "
-			    SBX_BUILD_START_LOG, &env, NULL, NULL, 1, &s2,
+			    SBX_BUILD_START_LOG, &env, NULL, NULL, 1, NULL, &s2,
 			    &out) == 0)
 				sbx_err_hint(e, "the start command's log is "
 				    "%s in the build sandbox", SBX_BUILD_START_LOG);
@@ -313,7 +344,7 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		if (t->user)
 			sbx_buf_addf(&cmd, " && chown '%s' '%s'", t->user,
 			    t->workdir);
-		rc = run_shell(ctx, id, cmd.buf, &env, "/", NULL, 1, &st,
+		rc = run_shell(ctx, id, cmd.buf, &env, "/", NULL, 1, NULL, &st,
 		    &out);
 		sbx_buf_release(&cmd);
 		if (rc < 0 || st) {
@@ -331,6 +362,7 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		struct sbx_strvec env = SBX_STRVEC_INIT;
 		struct sbx_err out = { 0 };
 		const char *nl = strchr(s->command, '\n');
+		char label[48];
 		int st = 0, rc;
 
 		sbx_info(ctx, "build: step %zu/%zu: %.*s%s", i + 1, t->nrun,
@@ -340,9 +372,10 @@ run_steps(struct sbx_ctx *ctx, const struct sbx_template *t,
 		    "step", "n", (json_int_t)(i + 1), "of",
 		    (json_int_t)t->nrun, "command", s->command));
 		step_env(t, s, &env);
+		snprintf(label, sizeof(label), "step %zu/%zu", i + 1, t->nrun);
 		rc = run_shell(ctx, id, s->command, &env, s->workdir ?
 		    s->workdir : t->workdir, s->user ? s->user : t->user,
-		    ctx->quiet, &st, &out);
+		    ctx->quiet, label, &st, &out);
 		sbx_strvec_clear(&env);
 		if (rc < 0) {
 			*e = out;

@@ -30,6 +30,7 @@ struct sbx_progress {
 	uint64_t total, done;
 	uint64_t start_ms, last_draw_ms;
 	int drawn, broken;
+	struct sbx_buf held;	/* sbx_progress_print's unfinished line */
 };
 
 struct sbx_progress *
@@ -164,6 +165,12 @@ draw(struct sbx_progress *p, uint64_t now)
 			amount(p, rt, r, sizeof(r));
 			sbx_buf_addf(&b, "  %s/s", r);
 		}
+		/* With no total, how long it has run is the news. */
+		if (now - p->start_ms >= 1000) {
+			sbx_format_duration((now - p->start_ms) / 1000 * 1000,
+			    t, sizeof(t));
+			sbx_buf_addf(&b, "  %s", t);
+		}
 	}
 	/* A line that wraps cannot be redrawn with \r: cut it. */
 	while (b.len > 1 && sbx_utf8_width(b.buf + 1, b.len - 1) >= p->width) {
@@ -211,9 +218,66 @@ sbx_progress_set_total(struct sbx_progress *p, uint64_t total)
 		p->total = total;
 }
 
+/*
+ * Writes what sbx_progress_print held back (a line without its newline
+ * yet) over the meter's line, ending it: the meter is going away.
+ */
+static void
+flush_held(struct sbx_progress *p)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	if (!p->held.len)
+		return;
+	if (p->drawn)
+		sbx_buf_addstr(&b, "\r\033[K");
+	sbx_buf_add(&b, p->held.buf, p->held.len);
+	sbx_buf_addch(&b, '\n');
+	emit(p, &b);
+	sbx_buf_release(&b);
+	sbx_buf_reset(&p->held);
+	p->drawn = 0;
+}
+
+#define HELD_MAX 4096	/* a line longer than this goes out in pieces */
+
+void
+sbx_progress_print(struct sbx_progress *p, const char *buf, size_t len)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	const char *nl;
+	size_t keep;
+
+	if (!p || !len)
+		return;
+	if (!p->tty || (p->flags & SBX_PROGRESS_QUIET)) {
+		sbx_buf_add(&b, buf, len);
+		emit(p, &b);
+		sbx_buf_release(&b);
+		return;
+	}
+	sbx_buf_add(&p->held, buf, len);
+	nl = memrchr(p->held.buf, '\n', p->held.len);
+	if (!nl && p->held.len < HELD_MAX)
+		return;		/* the meter stays until the line ends */
+	keep = nl ? p->held.len - (size_t)(nl + 1 - p->held.buf) : 0;
+	if (p->drawn)
+		sbx_buf_addstr(&b, "\r\033[K");
+	sbx_buf_add(&b, p->held.buf, p->held.len - keep);
+	if (!nl)
+		sbx_buf_addch(&b, '\n');
+	emit(p, &b);
+	sbx_buf_release(&b);
+	memmove(p->held.buf, p->held.buf + p->held.len - keep, keep);
+	sbx_buf_setlen(&p->held, keep);
+	p->drawn = 0;
+	draw(p, sbx_clock_ms());	/* the meter again, under the text */
+}
+
 static void
 release(struct sbx_progress *p)
 {
+	sbx_buf_release(&p->held);
 	free(p->label);
 	free(p);
 }
@@ -227,6 +291,7 @@ sbx_progress_finish(struct sbx_progress *p)
 
 	if (!p)
 		return;
+	flush_held(p);
 	if ((p->flags & SBX_PROGRESS_QUIET) ||
 	    (!p->tty && !(p->flags & SBX_PROGRESS_VERBOSE))) {
 		release(p);
@@ -259,6 +324,7 @@ sbx_progress_abort(struct sbx_progress *p)
 
 	if (!p)
 		return;
+	flush_held(p);
 	if (p->tty && p->drawn && !(p->flags & SBX_PROGRESS_QUIET)) {
 		sbx_buf_addstr(&b, "\r\033[K");
 		emit(p, &b);

@@ -6,7 +6,8 @@
  *
  *	kernel  42% [########            ] 215M/512M  48.2M/s  ETA 6s
  *
- * and ends with a summary line ("kernel: 512M in 10.6s (48.3M/s)").
+ * or, with no total, "step 2/3  14K  1.2K/s  12s", and ends with a
+ * summary line ("kernel: 512M in 10.6s (48.3M/s)").
  * When the fd is not a terminal it prints nothing, or only the summary
  * with SBX_PROGRESS_VERBOSE. SBX_PROGRESS_QUIET (-q) silences it fully.
  *
@@ -42,6 +43,16 @@ struct sbx_progress *sbx_progress_start_fd(int fd, const char *label,
 void sbx_progress_update(struct sbx_progress *p, uint64_t done);
 void sbx_progress_add(struct sbx_progress *p, uint64_t n);
 void sbx_progress_set_total(struct sbx_progress *p, uint64_t total);
+/*
+ * Writes other output (a build step's, say) on the meter's fd: on a
+ * terminal, complete lines go out above the meter, which is redrawn under
+ * them, and an unfinished last line is held back until its newline comes
+ * (or 4 KiB of it, or finish/abort); elsewhere, or with
+ * SBX_PROGRESS_QUIET, the bytes go out unchanged. NULL `p`: nothing.
+ * Calling sbx_progress_update with the same amount redraws the elapsed
+ * time of a meter without a total.
+ */
+void sbx_progress_print(struct sbx_progress *p, const char *buf, size_t len);
 /* Prints the summary line (see above) and frees the meter. */
 void sbx_progress_finish(struct sbx_progress *p);
 /* Erases the meter's line (an error message follows) and frees it. */

@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..22"
+echo "1..23"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -106,13 +106,16 @@ is "$(sbx --json build "$tpl" 2>/dev/null | events)" "image up_to_date done" \
 
 # A step that fails: same image (only the steps differ), no rebuild of
 # it; the build stops and the good template stays.
+# On a terminal (script(1)), with the step's progress meter.
 sed 's|^  - python3 answer.py|  - echo about to fail; exit 7|' "$tpl" >"$T/webapp.yaml"
-out=$(sbx build "$T/webapp.yaml" 2>&1)
+out=$(script -qec "sbx build '$T/webapp.yaml'" /dev/null 2>&1)
 st=$?
-echo "$out" | tail -n 4 | sed 's/^/# /'
+echo "$out" | tail -n 4 | tr -d '\r' | sed 's/^/# /'
 ok $([ $st = 1 ] && grep -q "step 2 ('echo about to fail; exit 7') failed with exit status 7" <<<"$out" &&
 	grep -q "about to fail" <<<"$out" && echo 0 || echo 1) \
 	"a failing step stops the build with its status and output"
+ok $(grep -q $'\r\e\[Kabout to fail' <<<"$out" && grep -q $'\rstep 2/2 [0-9]' <<<"$out" && echo 0 || echo 1) \
+	"on a terminal the step's meter (step 2/2, bytes, time) is drawn under its output"
 grep -q "step 1 cached; restoring the sandbox after it" <<<"$out" && ! grep -q "step 1/2" <<<"$out"
 ok $? "only the changed step ran: the build restored the cached state after step 1"
 is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \

@@ -183,6 +183,76 @@ START_TEST(test_quiet_and_null)
 }
 END_TEST
 
+/* Other output goes above the meter, whole lines at a time. */
+START_TEST(test_print_above)
+{
+	struct sbx_progress *p = sbx_progress_start_fd(pfd[1], "step 1/2", 0,
+	    SBX_PROGRESS_FORCE_TTY | SBX_PROGRESS_COUNT);
+	struct sbx_buf b = SBX_BUF_INIT;
+	char big[5000];
+
+	sbx_progress_update(p, 3);
+	slurp(&b);
+	ck_assert_str_eq(b.buf, "\rstep 1/2 3\033[K");
+	sbx_progress_print(p, "one\ntw", 6);
+	slurp(&b);
+	ck_assert_str_eq(b.buf, "\r\033[Kone\n\rstep 1/2 3\033[K");
+	sbx_progress_print(p, "o", 1);	/* still no newline: held */
+	slurp(&b);
+	ck_assert_uint_eq(b.len, 0);
+	sbx_progress_print(p, "\nthree\nfo", 9);
+	slurp(&b);
+	ck_assert_str_eq(b.buf, "\r\033[Ktwo\nthree\n\rstep 1/2 3\033[K");
+	/* A very long line without a newline goes out (ended) anyway. */
+	memset(big, 'x', sizeof(big));
+	sbx_progress_print(p, big, sizeof(big));
+	slurp(&b);
+	ck_assert_str_eq(b.buf + b.len - 16, "x\n\rstep 1/2 3\033[K");
+	ck_assert_msg(!memcmp(b.buf, "\r\033[Kfoxxx", 9), "starts '%.9s'", b.buf);
+	ck_assert_uint_eq(b.len, strlen("\r\033[K") + 2 + sizeof(big) + 1 +
+	    strlen("\rstep 1/2 3\033[K"));
+	/* At the end what is held comes out, its line ended, the meter gone. */
+	sbx_progress_print(p, "last", 4);
+	sbx_progress_abort(p);
+	slurp(&b);
+	ck_assert_str_eq(b.buf, "\r\033[Klast\n");
+	sbx_buf_release(&b);
+}
+END_TEST
+
+/* Not a terminal: the bytes pass through as they are, at once. */
+START_TEST(test_print_not_tty)
+{
+	struct sbx_progress *p = sbx_progress_start_fd(pfd[1], "s", 0, 0);
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	sbx_progress_update(p, 1);
+	sbx_progress_print(p, "par", 3);
+	sbx_progress_print(p, "tial\r50%", 8);
+	sbx_progress_abort(p);
+	slurp(&b);
+	ck_assert_str_eq(b.buf, "partial\r50%");
+	sbx_progress_print(NULL, "x", 1);
+	sbx_buf_release(&b);
+}
+END_TEST
+
+/* A meter without a total shows how long it has run, once over 1 s. */
+START_TEST(test_elapsed)
+{
+	struct sbx_progress *p = sbx_progress_start_fd(pfd[1], "step", 0,
+	    SBX_PROGRESS_FORCE_TTY | SBX_PROGRESS_COUNT);
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	usleep(1100 * 1000);
+	sbx_progress_update(p, 0);
+	slurp(&b);
+	ck_assert_msg(strstr(b.buf, "  1s\033[K") != NULL, "'%s'", b.buf);
+	sbx_progress_abort(p);
+	sbx_buf_release(&b);
+}
+END_TEST
+
 /* On a narrow terminal the bar goes, and the line never wraps. */
 START_TEST(test_narrow_terminal)
 {
@@ -237,6 +307,9 @@ Suite *suite_progress(void)
 	tcase_add_test(tc, test_quiet_and_null);
 	tcase_add_test(tc, test_narrow_terminal);
 	tcase_add_test(tc, test_broken_fd);
+	tcase_add_test(tc, test_print_above);
+	tcase_add_test(tc, test_print_not_tty);
+	tcase_add_test(tc, test_elapsed);
 	suite_add_tcase(s, tc);
 	return s;
 }
