@@ -86,7 +86,7 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	json_t *arr, *o;
 	size_t i;
 	int wname = 4, wdesc = 11, nbuilt = 0;
-	char built[32], src[64];
+	char built[32], src[64], size[32];
 
 	(void)argv;
 	if (argc > 0)
@@ -127,8 +127,8 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 	if (wdesc > 64)
 		wdesc = 64;
 	if (nbuilt)
-		printf("%-*s  %-*s  %-15s  %s\n", wname, "NAME", wdesc,
-		    "DESCRIPTION", "BUILT", "SOURCE");
+		printf("%-*s  %-*s  %-15s  %6s  %s\n", wname, "NAME", wdesc,
+		    "DESCRIPTION", "BUILT", "SIZE", "SOURCE");
 	else
 		printf("%-*s  %-*s  %s\n", wname, "NAME", wdesc, "DESCRIPTION",
 		    "SOURCE");
@@ -141,9 +141,17 @@ templates_ls(struct sbx_ctx *ctx, int argc, char **argv)
 		if (!name || !desc)
 			continue;
 		built_age(json_object_get(o, "built"), built, sizeof(built));
+		if (json_is_integer(json_object_get(json_object_get(o, "built"),
+		    "bytes")))
+			sbx_format_size((uint64_t)json_integer_value(
+			    json_object_get(json_object_get(o, "built"),
+			    "bytes")), size, (int)sizeof(size));
+		else
+			snprintf(size, sizeof(size), "-");
 		if (nbuilt)
-			printf("%-*s  %-*.*s  %-15s  %s\n", wname, name, wdesc,
-			    wdesc, desc, built, source_of(o, src, sizeof(src)));
+			printf("%-*s  %-*.*s  %-15s  %6s  %s\n", wname, name,
+			    wdesc, wdesc, desc, built, size,
+			    source_of(o, src, sizeof(src)));
 		else
 			printf("%-*s  %-*.*s  %s\n", wname, name, wdesc, wdesc,
 			    desc, source_of(o, src, sizeof(src)));

@@ -59,14 +59,55 @@ built_manifest(struct sbx_store *s, const char *name)
 	return m;
 }
 
+#define CHAIN_MAX 256	/* snapshots followed for a template's size */
+
+/*
+ * The store bytes a built template's snapshots hold: what its ready
+ * snapshot and each parent before it (its build steps) added. The image
+ * it runs on is shared with others and not counted.
+ */
+static uint64_t
+snapshot_bytes(struct sbx_store *s, json_t *m)
+{
+	const char *ref = json_string_value(json_object_get(m, "snapshot"));
+	char cur[4 + SBX_OID_HEXLEN + 1];
+	uint64_t sum = 0;
+	int i;
+
+	if (!ref || strlen(ref) >= sizeof(cur))
+		return 0;
+	memcpy(cur, ref, strlen(ref) + 1);
+	for (i = 0; i < CHAIN_MAX; i++) {
+		struct sbx_oid id;
+		json_t *sm = NULL;
+		json_int_t add;
+
+		if (strncmp(cur, "sha:", 4) ||
+		    sbx_oid_from_hex(cur + 4, &id, NULL) < 0 ||
+		    sbx_manifest_load(s, &id, &sm, NULL) < 0)
+			break;
+		add = json_integer_value(json_object_get(sm, "added_bytes"));
+		if (add > 0)
+			sum += (uint64_t)add;
+		ref = json_string_value(json_object_get(sm, "parent"));
+		if (!ref || strlen(ref) >= sizeof(cur)) {
+			json_decref(sm);
+			break;
+		}
+		memcpy(cur, ref, strlen(ref) + 1);
+		json_decref(sm);
+	}
+	return sum;
+}
+
 static json_t *
-built_json(json_t *m)
+built_json(struct sbx_store *s, json_t *m)
 {
 	if (!m)
 		return json_null();
-	return json_pack("{s:O?, s:I}", "snapshot", json_object_get(m,
+	return json_pack("{s:O?, s:I, s:I}", "snapshot", json_object_get(m,
 	    "snapshot"), "time", json_integer_value(json_object_get(m,
-	    "time")));
+	    "time")), "bytes", (json_int_t)snapshot_bytes(s, m));
 }
 
 json_t *
@@ -103,7 +144,7 @@ sbx_template_catalog(const char *home)
 		}
 		sbx_template_free(t);
 		m = built_manifest(store, ents[i].name);
-		json_object_set_new(o, "built", built_json(m));
+		json_object_set_new(o, "built", built_json(store, m));
 		json_decref(m);
 		json_array_append_new(arr, o);
 	}
@@ -123,7 +164,7 @@ sbx_template_catalog(const char *home)
 		    first_line(json_string_value(json_object_get(m,
 		    "description"))), "origin", "store", "path",
 		    json_object_get(m, "source"), "valid", 1, "built",
-		    built_json(m)));
+		    built_json(store, m)));
 		json_decref(m);
 	}
 	sbx_strvec_clear(&built);

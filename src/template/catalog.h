@@ -14,7 +14,9 @@
  *   {"name", "description" (its first line, "" if none), "origin"
  *    ("path", "user", "shipped", "builtin" or "store"), "path" (file,
  *    build source, or null), "valid", "error" (only when not valid),
- *    "built": {"snapshot", "time"} or null}.
+ *    "built": {"snapshot", "time", "bytes"} or null}; "bytes" is what the
+ *    template's snapshots (the ready one and its build steps') hold in the
+ *    store, not counting the image.
  * The store under `home` is only read, and only when it exists. A
  * template that does not parse is listed with valid false and the
  * parser's message.

@@ -43,8 +43,8 @@ is "$(echo "$snap" | grep -cE '^[0-9a-f]{64}$')" 1 "it prints the template snaps
 
 out=$(sbx templates ls)
 echo "$out" | sed 's/^/# /'
-echo "$out" | grep -Eq '^webapp .* ready [0-9]+[smhd] ago '
-ok $? "sbx templates ls shows webapp built"
+echo "$out" | grep -Eq '^webapp .* ready [0-9]+[smhd] ago +[0-9.]+[KMG] '
+ok $? "sbx templates ls shows webapp built, with its age and size"
 
 t0=$(now_ms)
 got=$(sbx run webapp -- python3 -c 'print(6*7)' 2>"$T/run.err")
