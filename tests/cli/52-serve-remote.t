@@ -11,15 +11,7 @@ plan $(($# * 3 + 10))
 
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-sbx serve --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
-pid=$!
-url=
-for i in $(seq 1 100); do
-	url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
-	[ -n "$url" ] && break
-	sleep 0.1
-done
-[ -n "$url" ] || { cat "$T/serve.err" >&2; exit 1; }
+serve_start
 tok=$(sbx token create --scope write 2>/dev/null | tail -n 1)
 
 for c in "$@"; do

@@ -15,15 +15,10 @@ printf 'description: the server only\nfrom: {template: base}\nstart: python3 -m 
 printf 'from: {template: base}\nrun: [\n' >"$srv/templates/broken.yaml"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-SBX_HOME=$srv sbx serve --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
-pid=$!
-url=
-for i in $(seq 1 100); do
-	url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
-	[ -n "$url" ] && break
-	sleep 0.1
-done
-[ -n "$url" ] || { cat "$T/serve.err" >&2; exit 1; }
+home=$SBX_HOME
+SBX_HOME=$srv
+serve_start
+SBX_HOME=$home
 SBX_TOKEN=$(SBX_HOME=$srv sbx token create --scope read 2>/dev/null | tail -n 1)
 export SBX_TOKEN
 

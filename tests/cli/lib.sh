@@ -50,3 +50,18 @@ run() {
 	err=$(cat "$T/err")
 	return 0
 }
+# serve_start [ARGS...]: `sbx serve --listen 127.0.0.1:0 ARGS` in the
+# background (its pid in $pid; stdout and stderr in $T/serve.out and
+# $T/serve.err), then the URL it prints in $url. Without a URL after 10 s
+# the test stops with the server's stderr.
+serve_start() {
+	sbx serve --listen 127.0.0.1:0 "$@" >"$T/serve.out" 2>"$T/serve.err" &
+	pid=$!
+	url=
+	for _i in $(seq 1 100); do
+		url=$(sed -n 's/^sbx serve: listening on \(http:[^ ]*\).*/\1/p' "$T/serve.err")
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	[ -n "$url" ] || { cat "$T/serve.err" >&2; exit 1; }
+}
