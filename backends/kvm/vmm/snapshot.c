@@ -178,6 +178,9 @@ config_json(const struct vmm_config *c)
 	    "memory", (json_int_t)c->memory, "vcpus", (int)c->vcpus,
 	    "rng", c->rng, "cid", (json_int_t)c->cid, "disk_ro", c->disk_ro);
 
+	if (c->balloon)
+		json_object_set_new(j, "balloon", json_true());
+
 	if (c->initrd)
 		json_object_set_new(j, "initrd", json_string(c->initrd));
 	if (c->disk)
