@@ -74,7 +74,7 @@ include $(srcdir)/backends/kvm/guest/local.mk
 sbx_SOURCES += \
 	%reldir%/backend.c %reldir%/kvm.h \
 	%reldir%/image.c %reldir%/image.h \
-	%reldir%/ops-agent.c %reldir%/ops-create.c \
+	%reldir%/ops-agent.c %reldir%/ops-create.c %reldir%/ops-resize.c \
 	%reldir%/ops-stats.c \
 	%reldir%/spawn.c %reldir%/spawn.h
 

@@ -266,10 +266,14 @@ json_t *
 virtio_balloon_json(struct virtio_dev *d, uint64_t mem_bytes)
 {
 	struct balloon_info st;
+	bool driver;
 
 	virtio_balloon_info(d, &st);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "memory", (json_int_t)mem_bytes,
+	pthread_mutex_lock(&d->lock);
+	driver = (d->status & VIRTIO_STAT_DRIVER_OK) && !d->failed;
+	pthread_mutex_unlock(&d->lock);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "driver", driver, "memory", (json_int_t)mem_bytes,
 	    "target", (json_int_t)usable(mem_bytes, st.num_pages),
 	    "actual", (json_int_t)usable(mem_bytes, st.actual),
 	    "target_pages", (json_int_t)st.num_pages,

@@ -77,7 +77,11 @@ struct virtio_dev *virtio_balloon_find(struct vmm *vm);
  * "balloon". I/O thread.
  */
 json_t *virtio_balloon_control(struct vmm *vm, const char *op, json_t *req);
-/* The figures for the `balloon` and `stats` replies (bytes and pages). */
+/*
+ * The figures for the `balloon` and `stats` replies: "driver" (the guest
+ * driver is up), "memory" (boot RAM), "target" and "actual" (guest-usable
+ * bytes asked for and reached), and page counts and counters.
+ */
 json_t *virtio_balloon_json(struct virtio_dev *d, uint64_t mem_bytes);
 
 #endif
