@@ -294,6 +294,8 @@ START_TEST(test_control)
 	    96 << 20);
 	ck_assert_int_eq(json_integer_value(json_object_get(rep, "actual")),
 	    128 << 20);
+	/* No driver ever set DRIVER_OK on this device. */
+	ck_assert(json_is_false(json_object_get(rep, "driver")));
 	json_decref(rep);
 	virtio_mmio_detach(vm->vdev[0]);
 	free(vm);

@@ -178,9 +178,6 @@ config_json(const struct vmm_config *c)
 	    "memory", (json_int_t)c->memory, "vcpus", (int)c->vcpus,
 	    "rng", c->rng, "cid", (json_int_t)c->cid, "disk_ro", c->disk_ro);
 
-	if (c->balloon)
-		json_object_set_new(j, "balloon", json_true());
-
 	if (c->initrd)
 		json_object_set_new(j, "initrd", json_string(c->initrd));
 	if (c->disk)
@@ -189,6 +186,8 @@ config_json(const struct vmm_config *c)
 		json_object_set_new(j, "vsock", json_string(c->vsock));
 	if (c->net)	/* virtio-net and its egress policy */
 		json_object_set_new(j, "net", json_string(c->net));
+	if (c->balloon)	/* absent: restores without one, as before */
+		json_object_set_new(j, "balloon", json_true());
 	return j;
 }
 
