@@ -24,6 +24,16 @@ struct sbx_conn {
 	int verbose;
 };
 
+/*
+ * sandbox.json extra key: the guest memory (bytes) a running sandbox's
+ * balloon leaves it, when less than spec.memory (the RAM it booted with);
+ * its next clean boot gets that much RAM (kvm_start).
+ */
+#define KVM_MEMORY_TARGET_KEY "memory_target"
+/* Memory bounds of a sandbox (sbx resize, sbx create). */
+#define KVM_MIN_MEMORY (64ULL << 20)
+#define KVM_MAX_MEMORY (256ULL << 30)
+
 /* The runtime directory of sandbox `id` (malloc'd). */
 char *kvm_rundir(const char *id);
 /* A file in it (malloc'd). */
@@ -65,6 +75,7 @@ int kvm_agent_for(struct sbx_conn *c, const char *query, struct sbx_agent *a,
 int kvm_create(struct sbx_conn *c, const struct sbx_create_opts *o,
     struct sbx_sandbox *sb, struct sbx_err *e);
 int kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e);
+/* ops-resize.c: memory live through the balloon, the rest next boot. */
 int kvm_resize(struct sbx_conn *c, const char *query, unsigned vcpus,
     uint64_t memory, struct sbx_err *e);
 /*

@@ -19,6 +19,7 @@ sbx_vmm_common = \
 	%reldir%/vmm/vcpu.c %reldir%/vmm/vmm.c %reldir%/vmm/vmm.h \
 	%reldir%/vmm/virtio.h %reldir%/vmm/virtio_mmio.c \
 	%reldir%/vmm/virtio_blk.c %reldir%/vmm/virtio_rng.c \
+	%reldir%/vmm/virtio_balloon.c %reldir%/vmm/virtio_balloon.h \
 	%reldir%/vmm/virtq.c %reldir%/vmm/virtq.h
 
 pkglibexec_PROGRAMS += sbx-vmm
@@ -56,7 +57,8 @@ tests_unit_check_sbx_SOURCES += tests/unit/check_vmm_net.c \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 
 tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
-	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_blk.c \
+	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_balloon.c \
+	tests/unit/check_vmm_blk.c \
 	tests/unit/check_vmm_boot.c \
 	tests/unit/check_vmm_delta.c \
 	tests/unit/check_vmm_serial.c tests/unit/check_vmm_virtq.c
@@ -72,7 +74,7 @@ include $(srcdir)/backends/kvm/guest/local.mk
 sbx_SOURCES += \
 	%reldir%/backend.c %reldir%/kvm.h \
 	%reldir%/image.c %reldir%/image.h \
-	%reldir%/ops-agent.c %reldir%/ops-create.c \
+	%reldir%/ops-agent.c %reldir%/ops-create.c %reldir%/ops-resize.c \
 	%reldir%/ops-stats.c \
 	%reldir%/spawn.c %reldir%/spawn.h
 

@@ -404,10 +404,17 @@ kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		goto out;
 	}
 	{
-		/* A resize waiting for this boot (kvm_resize). */
+		/* A resize waiting for this boot (ops-resize.c). */
 		json_t *rs = json_object_get(sb.extra, "resize");
 		json_int_t v;
 
+		/* A live memory target becomes the size it boots with. */
+		v = json_integer_value(json_object_get(sb.extra,
+		    KVM_MEMORY_TARGET_KEY));
+		if (v >= (json_int_t)KVM_MIN_MEMORY &&
+		    (uint64_t)v < sb.spec.memory)
+			sb.spec.memory = (uint64_t)v;
+		json_object_del(sb.extra, KVM_MEMORY_TARGET_KEY);
 		v = json_integer_value(json_object_get(rs, "vcpus"));
 		if (v > 0 && v <= 64)
 			sb.spec.vcpus = (unsigned)v;
@@ -434,63 +441,5 @@ out:
 		sbx_sandbox_unlock(lk);
 	sbx_sandbox_release(&sb);
 	kvm_image_release(&img);
-	return rc;
-}
-
-/*
- * No live resize: sbx-vmm has neither memory hotplug nor a balloon, and
- * vCPUs are fixed at boot. A stopped sandbox takes the new size at once;
- * any other records it under "resize" for kvm_start, and a resume or a
- * fork keeps the size the memory image was taken with.
- */
-int
-kvm_resize(struct sbx_conn *c, const char *query, unsigned vcpus,
-    uint64_t memory, struct sbx_err *e)
-{
-	struct sbx_sandbox sb;
-	struct sbx_sandbox_lock *lk = NULL;
-	char id[SBX_SANDBOX_ID_SIZE];
-	int rc = -1;
-
-	sbx_sandbox_init(&sb);
-	if (vcpus > 64)
-		return sbx_err_set(e, SBX_EUSAGE, "vcpus must be from 1 to "
-		    "64, not %u", vcpus);
-	if (memory && (memory < (64ULL << 20) || memory > (256ULL << 30)))
-		return sbx_err_set(e, SBX_EUSAGE, "memory must be between 64M "
-		    "and 256G");
-	if (!vcpus && !memory)
-		return sbx_err_set(e, SBX_EUSAGE, "give vcpus, memory or both");
-	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
-	    sbx_sandbox_lock(c->store, id, 30000, &lk, e) < 0)
-		goto out;
-	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
-		goto out;
-	if ((sb.state == SBX_SB_STOPPED || sb.state == SBX_SB_ERROR) &&
-	    !kvm_vmm_alive(sb.pid)) {
-		if (vcpus)
-			sb.spec.vcpus = vcpus;
-		if (memory)
-			sb.spec.memory = memory;
-		json_object_del(sb.extra, "resize");
-	} else {
-		/* On top of an earlier pending resize, if any. */
-		json_t *rs = json_object_get(sb.extra, "resize");
-		json_int_t pv = json_integer_value(json_object_get(rs, "vcpus"));
-		json_int_t pm = json_integer_value(json_object_get(rs,
-		    "memory"));
-
-		if (!vcpus)
-			vcpus = pv > 0 ? (unsigned)pv : sb.spec.vcpus;
-		if (!memory)
-			memory = pm > 0 ? (uint64_t)pm : sb.spec.memory;
-		json_object_set_new(sb.extra, "resize", json_pack("{s:i, s:I}",
-		    "vcpus", (int)vcpus, "memory", (json_int_t)memory));
-	}
-	rc = sbx_sandbox_save(c->store, &sb, e);
-out:
-	if (lk)
-		sbx_sandbox_unlock(lk);
-	sbx_sandbox_release(&sb);
 	return rc;
 }

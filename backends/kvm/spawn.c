@@ -86,6 +86,7 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
 	sbx_strvec_pushf(av, "--vsock=%s/vsock.sock", rundir);
 	sbx_strvec_push(av, "--cid=3");
 	sbx_strvec_push(av, "--rng");
+	sbx_strvec_push(av, "--balloon");	/* live memory resize */
 	if (sp->net)
 		sbx_strvec_pushf(av, "--net=%s", sp->net);
 	if (sp->idle_ms) {

@@ -78,10 +78,15 @@ ls_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		sbx_table_column(t, "PARENT", SBX_TABLE_LEFT);
 		for (i = 0; i < n; i++) {
 			char mem[16], a[32];
+			json_t *mt = json_object_get(v[i].extra,
+			    "memory_target");
 
 			if (ls_state && v[i].state != want)
 				continue;
-			sbx_format_size(v[i].spec.memory, mem, sizeof(mem));
+			/* A running sandbox's live size (sbx resize). */
+			sbx_format_size(json_is_integer(mt) ?
+			    (uint64_t)json_integer_value(mt) : v[i].spec.memory,
+			    mem, sizeof(mem));
 			age(v[i].created, a, sizeof(a));
 			sbx_table_cell(t, v[i].id);
 			sbx_table_cell(t, v[i].name ? v[i].name : "-");

@@ -15,7 +15,7 @@
 
 const char *const sbx_guest_modules[] = {
 	"virtio_mmio", "virtio_blk", "virtio_rng", "virtio_net",
-	"crc32c_generic", "ext4", "overlay",
+	"virtio_balloon", "crc32c_generic", "ext4", "overlay",
 	"vmw_vsock_virtio_transport", NULL,
 };
 

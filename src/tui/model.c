@@ -379,6 +379,16 @@ tui_sparkline(const double *hist, unsigned n, unsigned vcpus, int utf8,
 	}
 }
 
+/* The memory a sandbox has: its live balloon target, else its spec. */
+static uint64_t
+shown_memory(const struct sbx_sandbox *sb)
+{
+	json_t *mt = json_object_get(sb->extra, "memory_target");
+
+	return json_is_integer(mt) && json_integer_value(mt) > 0 ?
+	    (uint64_t)json_integer_value(mt) : sb->spec.memory;
+}
+
 static void
 push_size(struct sbx_strvec *cells, int64_t bytes)
 {
@@ -422,7 +432,7 @@ tui_row_format(const struct tui_row *r, int64_t wall_now, int utf8,
 	sbx_strvec_push(cells, sb->template ? sb->template : "-");
 	sbx_strvec_push(cells, sbx_sandbox_state_name(sb->state));
 	sbx_strvec_pushf(cells, "%u", sb->spec.vcpus);
-	push_size(cells, sb->spec.memory ? (int64_t)sb->spec.memory : -1);
+	push_size(cells, sb->spec.memory ? (int64_t)shown_memory(sb) : -1);
 	push_size(cells, r->rss);
 	push_size(cells, r->pss);
 	if (r->cpu >= 0)
@@ -601,7 +611,7 @@ tui_detail_lines(const struct tui_row *r, const struct tui_detail *d,
 	char mem[32], disk[32], when[32];
 	size_t i;
 
-	sbx_format_size(sb->spec.memory, mem, sizeof(mem));
+	sbx_format_size(shown_memory(sb), mem, sizeof(mem));
 	sbx_format_size(sb->spec.disk, disk, sizeof(disk));
 	sbx_strvec_pushf(lines, "%s%s%s%s  %s  template %s", sb->id,
 	    sb->name ? " (" : "", sb->name ? sb->name : "",

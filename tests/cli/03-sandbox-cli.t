@@ -2,7 +2,7 @@
 # Sandbox commands without a VM: argument checking, empty lists, missing
 # sandboxes, and a sandbox whose VMM died is reported as 'error'.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 35
+plan 37
 
 run sbx ls
 is "$rc" 0 "ls on an empty store exits 0"
@@ -76,15 +76,31 @@ JSON
 }
 mkrec sb-stopstop2345 stopped
 mkrec sb-hibehibe2345 hibernated
-spec() { sbx inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("extra",{}).get("resize"); print(d["spec"]["vcpus"], d["spec"]["memory"] >> 20, (r["vcpus"], r["memory"] >> 20) if r else "-")'; }
+spec() { sbx inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("extra",{}).get("resize"); print(d["spec"]["vcpus"], d["spec"]["memory"] >> 20, (r.get("vcpus", "-"), r["memory"] >> 20 if "memory" in r else "-") if r else "-")'; }
 run sbx resize --vcpus 2 --memory 1G sb-stopstop2345
 is "$rc|$out|$(spec sb-stopstop2345)" "0|sb-stopstop2345: 2 vCPUs, 1024 MiB|2 1024 -" \
 	"resize of a stopped sandbox changes its spec"
 run sbx resize --memory 768M sb-hibehibe2345
-is "$rc|$(spec sb-hibehibe2345)" "0|1 512 (1, 768)" "resize of a hibernated sandbox is pending"
-like "$err" "applies when it boots again" "and says so"
+is "$rc|$(spec sb-hibehibe2345)" "0|1 512 ('-', 768)" "resize of a hibernated sandbox is pending (memory only)"
+like "$out|$err" "768 MiB at its next start.*applies when it boots again" "and says so"
 run sbx resize --vcpus 3 sb-hibehibe2345
 is "$(spec sb-hibehibe2345)" "1 512 (3, 768)" "a second resize adds to the pending one"
+# A live balloon target (extra.memory_target) is what ls shows; a stopped
+# sandbox given a memory size drops it.
+python3 - "$SBX_HOME/sandboxes/sb-hibehibe2345/sandbox.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["extra"]["memory_target"] = 268435456
+json.dump(d, open(sys.argv[1], "w"))
+PY
+like "$(sbx ls | grep sb-hibehibe2345)" " 256M " "ls shows the live memory target"
+python3 - "$SBX_HOME/sandboxes/sb-stopstop2345/sandbox.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d.setdefault("extra", {})["memory_target"] = 268435456
+json.dump(d, open(sys.argv[1], "w"))
+PY
+run sbx resize --memory 768M sb-stopstop2345
+is "$rc|$(sbx inspect sb-stopstop2345 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["spec"]["memory"] >> 20, d.get("extra", {}).get("memory_target", "-"))')" \
+	"0|768 -" "a stopped sandbox's new memory replaces a live target"
 run sbx resize sb-stopstop2345
 is "$rc" 2 "resize without a size is a usage error"
 run sbx resize --vcpus 65 sb-stopstop2345

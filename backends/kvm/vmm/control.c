@@ -24,6 +24,7 @@
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/snapshot.h"
+#include "kvm/vmm/virtio_balloon.h"
 #include "kvm/vmm/virtio_net.h"
 #include "kvm/vmm/vmm.h"
 #include "core/banned.h"
@@ -142,7 +143,8 @@ static json_t *
 op_stats(struct control *c)
 {
 	struct vmm *vm = c->vm;
-	json_t *cpus = json_array(), *devs = json_array();
+	json_t *cpus = json_array(), *devs = json_array(), *rep;
+	struct virtio_dev *balloon = virtio_balloon_find(vm);
 	unsigned i;
 
 	for (i = 0; i < vm->nvcpu; i++) {
@@ -165,11 +167,15 @@ op_stats(struct control *c)
 		    "notifies", (json_int_t)vm->vdev[i]->notifies,
 		    "irqs", (json_int_t)vm->vdev[i]->irqs,
 		    "failed", vm->vdev[i]->failed));
-	return json_pack("{s:b, s:I, s:I, s:I, s:o, s:o}", "ok", 1,
+	rep = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o}", "ok", 1,
 	    "uptime_ms", (json_int_t)((ns_now() - vm->start_ns) / 1000000),
 	    "rss", (json_int_t)rss_bytes(),
 	    "console_bytes", (json_int_t)vm->serial.tx_bytes,
 	    "vcpus", cpus, "devices", devs);
+	if (balloon)
+		json_object_set_new(rep, "balloon",
+		    virtio_balloon_json(balloon, vm->mem.size));
+	return rep;
 }
 
 static void
@@ -265,6 +271,8 @@ client_line(struct client *cl, const char *line, size_t len)
 		/* snapshot, fork (snapshot.h) */
 	} else if ((rep = virtio_net_control(c->vm, op, req)) != NULL) {
 		/* port, net (virtio_net.h) */
+	} else if ((rep = virtio_balloon_control(c->vm, op, req)) != NULL) {
+		/* balloon (virtio_balloon.h) */
 	} else {
 		rep = reply_err("unknown op '%s'", op);
 	}

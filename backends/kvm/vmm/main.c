@@ -2,7 +2,8 @@
  * main.c - sbx-vmm: command line, process set-up, I/O loop, exit status.
  *
  * sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR] [--memory SIZE]
- *         [--vcpus N] [--disk PATH[,ro]] [--rng] [--serial-log PATH]
+ *         [--vcpus N] [--disk PATH[,ro]] [--rng] [--balloon]
+ *         [--serial-log PATH]
  *         [--console] [--control SOCK] [--vsock SOCK [--cid N]]
  *         [--id SBXID] [--net[=POLICY]] [--allow RULE] [--deny RULE]
  *         [--no-net]
@@ -39,6 +40,7 @@
 static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
+    "               [--balloon]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
     "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
     "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n"
@@ -52,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "vcpus", required_argument, NULL, 'n' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, 'r' },
+	{ "balloon", no_argument, NULL, 'b' },
 	{ "serial-log", required_argument, NULL, 'l' },
 	{ "console", no_argument, NULL, 'C' },
 	{ "control", required_argument, NULL, 's' },
@@ -143,6 +146,9 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 		}
 		case 'r':
 			cfg->rng = true;
+			break;
+		case 'b':
+			cfg->balloon = true;
 			break;
 		case 'l':
 			cfg->serial_log = optarg;

@@ -97,6 +97,8 @@ config_load(const struct snap_image *img, json_t **jout,
 		cfg->net = run->net;
 	cfg->disk_ro = json_is_true(json_object_get(j, "disk_ro"));
 	cfg->rng = json_is_true(json_object_get(j, "rng"));
+	/* Absent in snapshots taken before the balloon existed. */
+	cfg->balloon = json_is_true(json_object_get(j, "balloon"));
 	cfg->memory = json_integer_value(json_object_get(j, "memory"));
 	v = json_object_get(j, "vcpus");
 	cfg->vcpus = json_integer_value(v);

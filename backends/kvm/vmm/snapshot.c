@@ -186,6 +186,8 @@ config_json(const struct vmm_config *c)
 		json_object_set_new(j, "vsock", json_string(c->vsock));
 	if (c->net)	/* virtio-net and its egress policy */
 		json_object_set_new(j, "net", json_string(c->net));
+	if (c->balloon)	/* absent: restores without one, as before */
+		json_object_set_new(j, "balloon", json_true());
 	return j;
 }
 

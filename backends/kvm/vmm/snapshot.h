@@ -51,6 +51,7 @@ enum {
 	SNAP_T_SERIAL = 40,
 	SNAP_T_I8042,
 	SNAP_T_VIRTIO,		/* idx = MMIO slot */
+	SNAP_T_BALLOON,		/* idx = MMIO slot: struct balloon_info */
 };
 
 struct snap_mem {

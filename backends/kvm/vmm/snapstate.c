@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/snapstate.h"
+#include "kvm/vmm/virtio_balloon.h"
 #include "kvm/vmm/vmm.h"
 #include "kvm/vmm/vsock.h"
 #include "core/banned.h"
@@ -100,6 +101,13 @@ snapstate_save_devices(struct vmm *vm, struct sbx_buf *b)
 		}
 		pthread_mutex_unlock(&d->lock);
 		snap_rec_add(b, SNAP_T_VIRTIO, d->slot, &v, sizeof(v));
+		if (d->ops->device_id == VIRTIO_ID_BALLOON) {
+			struct balloon_info bi;
+
+			virtio_balloon_info(d, &bi);
+			snap_rec_add(b, SNAP_T_BALLOON, d->slot, &bi,
+			    sizeof(bi));
+		}
 	}
 }
 
@@ -169,6 +177,20 @@ snapstate_load_devices(struct vmm *vm, const struct snap_image *img,
 			d->vq[q].desc = v->q[q].desc;
 			d->vq[q].avail = v->q[q].avail;
 			d->vq[q].used = v->q[q].used;
+		}
+		if (d->ops->device_id == VIRTIO_ID_BALLOON) {
+			struct balloon_info bi;
+			const void *p;
+
+			p = snap_find(img, SNAP_T_BALLOON, d->slot,
+			    sizeof(bi), NULL);
+			if (!p)
+				return sbx_err_set(e, SBX_ECORRUPT, "snapshot "
+				    "lacks the state of virtio-balloon in slot "
+				    "%u", d->slot);
+			memcpy(&bi, p, sizeof(bi));	/* 4-byte aligned */
+			if (virtio_balloon_restore(d, &bi, e) < 0)
+				return SBX_ECORRUPT;
 		}
 	}
 	for (i = 0; i < img->nrec; i++)

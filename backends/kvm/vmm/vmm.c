@@ -26,6 +26,7 @@
 #include "kvm/vmm/layout.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
+#include "kvm/vmm/virtio_balloon.h"
 #include "kvm/vmm/virtio_net.h"
 #include "kvm/vmm/vmm.h"
 #include "kvm/vmm/vsock.h"
@@ -236,6 +237,16 @@ devices_setup(struct vmm *vm, const struct vmm_config *cfg,
 	}
 	if (cfg->net) {
 		d = virtio_net_new(cfg->net, vm->loop, e);
+		if (!d)
+			return SBX_EINVAL;
+		vm->vdev[vm->nvdev++] = d;
+		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
+		    &vm->mem, vm->loop, e)) < 0)
+			return r;
+	}
+	/* Last, so the other devices keep the slots they always had. */
+	if (cfg->balloon) {
+		d = virtio_balloon_new(vm->mem.size, e);
 		if (!d)
 			return SBX_EINVAL;
 		vm->vdev[vm->nvdev++] = d;

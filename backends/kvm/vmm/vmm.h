@@ -36,6 +36,7 @@ struct vmm_config {
 	const char *disk;	/* NULL: no virtio-blk */
 	bool disk_ro;
 	bool rng;		/* attach virtio-rng */
+	bool balloon;		/* attach virtio-balloon (last slot) */
 	const char *vsock;	/* host unix socket of virtio-vsock, or NULL */
 	uint64_t cid;		/* guest CID for vsock */
 	const char *net;	/* NULL: no virtio-net; else its egress
