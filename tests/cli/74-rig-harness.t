@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 22
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -89,4 +89,21 @@ SBX_RIG_DEADLINE=$(($(date +%s) + 30)) SBX_RIG_MIN_LEFT=60 SBX_RIG_TESTS="t01" r
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a deadline too close to boot an L1 fails the run"
 like "$out" "time budget .* is used up; not run: t01-good" "naming the scripts not run"
 is "$(wc -l <"$RIGLOG")" 0 "without booting"
+# lockup-watch: a "QEMU" (sleep) whose kernel log reports a long soft
+# lockup is stopped and the line kept; a short one is tolerated.
+klog=$T/kernel.log mark=$T/locked-up
+: >"$klog"
+sleep 60 & qpid=$!
+echo "$qpid" >"$T/qemu.pid"
+SBX_RIG_LOCKUP_POLL=0.2 bash "$SRC/tests/rig/lockup-watch" "$klog" "$T/qemu.pid" "$mark" &
+wpid=$!
+echo "[  60.1] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [sbx-vmm:908]" >>"$klog"
+sleep 1
+ok $(kill -0 "$qpid" 2>/dev/null && [ ! -e "$mark" ] && echo 0 || echo 1) "a 22 s soft lockup is tolerated"
+echo "[ 100.7] watchdog: BUG: soft lockup - CPU#0 stuck for 64s! [kworker/0:2:54]" >>"$klog"
+for i in $(seq 50); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+ok $(kill -0 "$qpid" 2>/dev/null && echo 1 || echo 0) "one of 60 s or more stops QEMU"
+is "$(cat "$mark" 2>/dev/null)" "soft lockup - CPU#0 stuck for 64s! [kworker/0:2:54]" "and the line is kept for the report"
+wait "$wpid" 2>/dev/null
+kill "$qpid" 2>/dev/null
 exit $_fail

@@ -16,6 +16,7 @@ tests_rig_kvm_smoke_SOURCES = %reldir%/kvm-smoke.c
 tests_rig_kvm_smoke_LDADD = libsbxcore.a
 
 EXTRA_DIST += %reldir%/README.md %reldir%/run %reldir%/suite %reldir%/check \
+	%reldir%/lockup-watch \
 	%reldir%/webapp.yaml %reldir%/lib.sh %reldir%/proxy-guest.py \
 	%reldir%/bench %reldir%/init.sh %reldir%/modules.list \
 	$(wildcard $(srcdir)/%reldir%/t*.sh)
