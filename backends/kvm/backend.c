@@ -94,27 +94,44 @@ kvm_vmm_alive(pid_t pid)
 	return ok;
 }
 
+#define GONE_LINES 3	/* vmm.log lines quoted: a triple fault's registers
+			   come just before the exit line */
+#define GONE_MAX 900
+
 /*
- * Why a sandbox's VMM is gone, for its record: the pid and the last line
- * the VMM wrote to vmm.log (its exit status or the error it died of).
+ * Why a sandbox's VMM is gone, for its record: the pid and the last lines
+ * the VMM wrote to vmm.log (its exit status or the error it died of, and
+ * what came just before), joined with " / ".
  */
 static char *
 vmm_gone_reason(struct sbx_conn *c, const struct sbx_sandbox *sb)
 {
-	struct sbx_buf b = SBX_BUF_INIT;
-	char *path = kvm_sbfile(c, sb->id, "vmm.log"), *why, *last;
+	struct sbx_buf b = SBX_BUF_INIT, j = SBX_BUF_INIT;
+	char *path = kvm_sbfile(c, sb->id, "vmm.log"), *why, *last, *p;
+	int lines = 0;
 
 	if (sbx_buf_read_file(&b, path, NULL) < 0)
 		sbx_buf_reset(&b);
 	while (b.len && b.buf[b.len - 1] == '\n')
 		b.buf[--b.len] = '\0';
-	last = b.len ? strrchr(b.buf, '\n') : NULL;
-	last = last ? last + 1 : b.buf;
-	if (strlen(last) > 300)
-		last[300] = '\0';
-	why = *last ? xasprintf("its VMM (pid %ld) is gone; its log ends: %s",
-	    (long)sb->pid, last) : xasprintf("its VMM (pid %ld) is gone",
+	last = b.buf + b.len;
+	while (last > b.buf && lines < GONE_LINES) {
+		last--;
+		while (last > b.buf && last[-1] != '\n')
+			last--;
+		lines++;
+	}
+	if (strlen(last) > GONE_MAX)
+		last += strlen(last) - GONE_MAX;
+	for (p = last; *p; p++)
+		if (*p == '\n')
+			sbx_buf_addstr(&j, " / ");
+		else
+			sbx_buf_addch(&j, *p);
+	why = j.len ? xasprintf("its VMM (pid %ld) is gone; its log ends: %s",
+	    (long)sb->pid, j.buf) : xasprintf("its VMM (pid %ld) is gone",
 	    (long)sb->pid);
+	sbx_buf_release(&j);
 	sbx_buf_release(&b);
 	free(path);
 	return why;

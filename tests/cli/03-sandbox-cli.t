@@ -2,7 +2,7 @@
 # Sandbox commands without a VM: argument checking, empty lists, missing
 # sandboxes, and a sandbox whose VMM died is reported as 'error'.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 37
+plan 38
 
 run sbx ls
 is "$rc" 0 "ls on an empty store exits 0"
@@ -56,11 +56,15 @@ cat >"$SBX_HOME/sandboxes/$id/sandbox.json" <<JSON
  "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
  "pid": 999999999}
 JSON
+printf 'booted\nrestored 1 vCPUs\nvCPU 0: triple fault (KVM_EXIT_SHUTDOWN) at rip 0x1\nguest reboot (exit status 3)\n' \
+	>"$SBX_HOME/sandboxes/$id/vmm.log"
 run sbx ls --json
 st=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')
 is "$st" error "a running sandbox with a dead VMM is listed as error"
 run sbx inspect dead
 like "$out" 'is gone' "inspect says why (prefix lookup works)"
+like "$out" 'its log ends: restored 1 vCPUs / vCPU 0: triple fault \(KVM_EXIT_SHUTDOWN\) at rip 0x1 / guest reboot \(exit status 3\)' \
+	"with the last three lines of the VMM's log"
 run sbx rm "$id"
 is "$rc" 0 "a dead sandbox can be removed without -f"
 
