@@ -184,6 +184,17 @@ kbd_reset(void *arg)
 	vmm_exit(vm, vm->panic_seen ? SBX_VMM_EXIT_PANIC : SBX_VMM_EXIT_REBOOT);
 }
 
+/* Puts device `d` (NULL: its constructor failed) in the next slot. */
+static int
+device_add(struct vmm *vm, struct virtio_dev *d, struct sbx_err *e)
+{
+	if (!d)
+		return SBX_EINVAL;
+	vm->vdev[vm->nvdev++] = d;
+	return virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd, &vm->mem,
+	    vm->loop, e);
+}
+
 static int
 devices_setup(struct vmm *vm, const struct vmm_config *cfg,
     struct sbx_err *e)
@@ -210,48 +221,28 @@ devices_setup(struct vmm *vm, const struct vmm_config *cfg,
 	/* The disk first: it becomes /dev/vda. */
 	if (cfg->disk) {
 		d = virtio_blk_new(cfg->disk, cfg->disk_ro, e);
-		if (!d)
-			return SBX_EINVAL;
-		vm->vdev[vm->nvdev++] = d;
-		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
-		    &vm->mem, vm->loop, e)) < 0)
+		if ((r = device_add(vm, d, e)) < 0)
 			return r;
 	}
 	if (cfg->vsock) {
 		d = virtio_vsock_new(cfg->cid, cfg->vsock, vm->loop, e);
-		if (!d)
-			return SBX_EINVAL;
-		vm->vdev[vm->nvdev++] = d;
-		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
-		    &vm->mem, vm->loop, e)) < 0)
+		if ((r = device_add(vm, d, e)) < 0)
 			return r;
 	}
 	if (cfg->rng) {
 		d = virtio_rng_new(e);
-		if (!d)
-			return SBX_EINVAL;
-		vm->vdev[vm->nvdev++] = d;
-		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
-		    &vm->mem, vm->loop, e)) < 0)
+		if ((r = device_add(vm, d, e)) < 0)
 			return r;
 	}
 	if (cfg->net) {
 		d = virtio_net_new(cfg->net, vm->loop, e);
-		if (!d)
-			return SBX_EINVAL;
-		vm->vdev[vm->nvdev++] = d;
-		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
-		    &vm->mem, vm->loop, e)) < 0)
+		if ((r = device_add(vm, d, e)) < 0)
 			return r;
 	}
 	/* Last, so the other devices keep the slots they always had. */
 	if (cfg->balloon) {
 		d = virtio_balloon_new(vm->mem.size, e);
-		if (!d)
-			return SBX_EINVAL;
-		vm->vdev[vm->nvdev++] = d;
-		if ((r = virtio_mmio_attach(d, vm->nvdev - 1, vm->vm_fd,
-		    &vm->mem, vm->loop, e)) < 0)
+		if ((r = device_add(vm, d, e)) < 0)
 			return r;
 	}
 	return 0;
