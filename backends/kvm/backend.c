@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm/disk.h"
 #include "kvm/kvm.h"
 #include "kvm/net.h"
 #include "kvm/spawn.h"
@@ -358,6 +359,8 @@ kvm_stop(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		return -1;
 	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
 		goto out;
+	if (sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid))
+		kvm_disk_sync(&sb);
 	if (kvm_vmm_kill(&sb, 10000, e) < 0)
 		goto out;
 	rundir_remove(id);

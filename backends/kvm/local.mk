@@ -73,6 +73,8 @@ include $(srcdir)/backends/kvm/guest/local.mk
 # --- the local backend (client side, linked into sbx; owned by the lead) ---
 sbx_SOURCES += \
 	%reldir%/backend.c %reldir%/kvm.h \
+	%reldir%/disk.c %reldir%/disk.h \
+	%reldir%/vmm/layer.c %reldir%/vmm/layer.h \
 	%reldir%/image.c %reldir%/image.h \
 	%reldir%/ops-agent.c %reldir%/ops-create.c %reldir%/ops-resize.c \
 	%reldir%/ops-stats.c \

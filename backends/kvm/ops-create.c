@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kvm/agent-client.h"
+#include "kvm/disk.h"
 #include "kvm/image.h"
 #include "kvm/kvm.h"
 #include "kvm/net.h"
@@ -81,6 +82,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 {
 	struct kvm_spawn sp;
 	struct sbx_buf cmdline = SBX_BUF_INIT;
+	struct sbx_strvec more = SBX_STRVEC_INIT;
 	char *sbdir = sbx_sandbox_dir(c->store, sb->id), *net = NULL;
 	pid_t pid = 0;
 	int rc = -1;
@@ -95,6 +97,17 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	 */
 	if (img->rootfs)
 		sbx_buf_addstr(&cmdline, " sbx.root=/dev/vda sbx.overlay=1");
+	/*
+	 * ... whose upper layer lives on the data disk (disk.h): the
+	 * sandbox's writes go to its own top layer, survive stop and start
+	 * and are frozen by snapshots. A first boot gets a blank one.
+	 */
+	if (img->rootfs) {
+		if ((!kvm_disk_present(sb) && kvm_disk_new(c, sb, e) < 0) ||
+		    kvm_disk_argv(c, sb, &more, e) < 0)
+			goto out;
+		sbx_buf_addstr(&cmdline, " sbx.upper=/dev/vdb");
+	}
 	memset(&sp, 0, sizeof(sp));
 	sp.id = sb->id;
 	sp.sbdir = sbdir;
@@ -108,6 +121,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	sp.net = net = kvm_net_policy(sb);
 	sp.idle_ms = (uint64_t)json_integer_value(json_object_get(sb->extra,
 	    KVM_IDLE_KEY));
+	sp.more = &more;
 	if (kvm_spawn_vmm(&sp, &pid, e) < 0)
 		goto out;
 	sb->pid = pid;
@@ -119,6 +133,7 @@ kvm_boot(struct sbx_conn *c, struct sbx_sandbox *sb,
 	if (kvm_personalize(sb->id, e) < 0)
 		goto out;
 	kvm_ports_apply(sb);
+	kvm_disk_learn_mark(sb);
 	sb->state = SBX_SB_RUNNING;
 	rc = sbx_sandbox_save(c->store, sb, e);
 out:
@@ -129,6 +144,7 @@ out:
 		sb->pid = 0;
 	}
 	sbx_buf_release(&cmdline);
+	sbx_strvec_clear(&more);
 	free(sbdir);
 	free(net);
 	return rc;
@@ -428,6 +444,9 @@ kvm_start(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	if (kvm_image_resolve(c->store, dir, dir ? NULL : name, &img, e) < 0)
 		goto out;
 	json_object_del(sb.extra, "error");
+	/* Writes kept by an idle hibernation are part of the disk. */
+	if (kvm_disk_absorb(c, &sb, e) < 0)
+		goto out;
 	sb.state = SBX_SB_CREATING;
 	rc = kvm_boot(c, &sb, &img, t0, e);
 	if (rc < 0) {

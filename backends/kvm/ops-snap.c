@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kvm/disk.h"
 #include "kvm/kvm.h"
 #include "kvm/net.h"
 #include "kvm/spawn.h"
@@ -123,7 +124,9 @@ spawn_restore(struct sbx_conn *c, const struct sbx_sandbox *sb,
 			sbx_strvec_pushf(&av, "--net=%s", policy);
 		free(policy);
 	}
-	rc = kvm_exec_detached(av.v, log, pid_out, e);
+	rc = kvm_disk_argv(c, sb, &av, e);
+	if (rc == 0)
+		rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
 	free(vmm);
 	free(log);
@@ -145,6 +148,7 @@ finish_running(struct sbx_conn *c, struct sbx_sandbox *sb,
 	if (rc < 0 || kvm_personalize(sb->id, e) < 0)
 		return -1;
 	kvm_ports_apply(sb);	/* net.h: forwards of the old VMM */
+	kvm_disk_learn_mark(sb);
 	sb->state = SBX_SB_RUNNING;
 	return sbx_sandbox_save(c->store, sb, e);
 }
@@ -176,17 +180,31 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 {
 	struct sbx_sandbox sb;
 	struct sbx_sandbox_lock *lk;
-	char *dir = NULL;
-	json_t *rep;
-	int rc = -1;
+	char *dir = NULL, *disk = NULL;
+	json_t *rep, *req;
+	int rc = -1, locked = 0;
 
 	if (open_running(c, query, &sb, &lk, e) < 0)
 		goto out;
 	dir = kvm_sbfile(c, sb.id, "hibernate");
-	rep = kvm_ctl_request(sb.id, json_pack("{s:s, s:s}", "op", "snapshot",
-	    "dir", dir), SNAP_CTL_MS, e);
+	req = json_pack("{s:s, s:s}", "op", "snapshot", "dir", dir);
+	kvm_disk_since(&sb, req);
+	rep = kvm_ctl_request(sb.id, req, SNAP_CTL_MS, e);
 	if (!rep)
 		goto out;
+	/*
+	 * The data disk's frozen top joins the chain (the store keeps it,
+	 * gc sees it in sandbox.json); if that fails the sandbox runs on.
+	 */
+	if (kvm_disk_present(&sb)) {
+		disk = xasprintf("%s/disk", dir);
+		if (sbx_store_write_begin(c->store, e) < 0 ||
+		    (locked = 1, kvm_disk_frozen(c, &sb, disk, rep, NULL,
+		    e)) < 0 || sbx_sandbox_save(c->store, &sb, e) < 0) {
+			json_decref(rep);
+			goto out;
+		}
+	}
 	json_decref(rep);
 	/*
 	 * The snapshot is complete: the sandbox is hibernated from here on,
@@ -205,6 +223,9 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	sb.pid = 0;
 	rc = sbx_sandbox_save(c->store, &sb, e);
 out:
+	if (locked)
+		sbx_store_write_done(c->store);
+	free(disk);
 	free(dir);
 	sbx_sandbox_release(&sb);
 	if (lk)
@@ -244,7 +265,8 @@ kvm_resume(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		free(mk);
 		free(pend);
 	}
-	if (spawn_restore(c, &sb, dir, &pid, e) < 0)
+	if (kvm_disk_absorb(c, &sb, e) < 0 ||
+	    spawn_restore(c, &sb, dir, &pid, e) < 0)
 		goto out;
 	sb.pid = pid;
 	sb.state = SBX_SB_CREATING;
@@ -276,9 +298,10 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 {
 	struct sbx_sandbox src, *kids = NULL;
 	struct sbx_sandbox_lock *lk;
-	json_t *specs = NULL, *rep = NULL, *res;
+	json_t *specs = NULL, *rep = NULL, *req, *res;
 	unsigned i, made = 0, ok = 0;
-	int rc = -1;
+	char *layer = NULL;
+	int rc = -1, locked = 0;
 
 	if (count < 1 || count > 100)
 		return sbx_err_set(e, SBX_EUSAGE, "fork makes 1 to 100 "
@@ -324,6 +347,9 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 			p = xasprintf("%s/vmm.log", sbdir);
 			json_object_set_new(o, "log", json_string(p));
 			free(p);
+			p = xasprintf("%s/%s", sbdir, KVM_DISK_TOP);
+			json_object_set_new(o, "disk_top", json_string(p));
+			free(p);
 			if (json_integer_value(json_object_get(src.extra,
 			    KVM_IDLE_KEY)) > 0) {
 				p = xasprintf("%s/hibernate", sbdir);
@@ -338,10 +364,37 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 		free(sbdir);
 		free(rundir);
 	}
-	rep = kvm_ctl_request(src.id, json_pack("{s:s, s:O}", "op", "fork",
-	    "children", specs), SNAP_CTL_MS, e);
+	req = json_pack("{s:s, s:O}", "op", "fork", "children", specs);
+	if (kvm_disk_present(&src)) {
+		/*
+		 * The source freezes its data disk's top into `layer`; every
+		 * child gets a new empty top over the chain it ends.
+		 */
+		json_t *paths = kvm_disk_paths(c, &src, e);
+		int fd;
+
+		if (!paths || sbx_store_tmpfile(c->store, "fork-disk", &layer,
+		    &fd, e) < 0) {
+			json_decref(paths);
+			json_decref(req);
+			goto fail;
+		}
+		close(fd);
+		json_object_set_new(req, "disk_layers", paths);
+		json_object_set_new(req, "disk_layer", json_string(layer));
+		kvm_disk_since(&src, req);
+	}
+	rep = kvm_ctl_request(src.id, req, SNAP_CTL_MS, e);
 	if (!rep)
 		goto fail;
+	if (layer) {
+		if (sbx_store_write_begin(c->store, e) < 0)
+			goto fail;
+		locked = 1;
+		if (kvm_disk_frozen(c, &src, layer, rep, NULL, e) < 0 ||
+		    sbx_sandbox_save(c->store, &src, e) < 0)
+			goto fail;
+	}
 	res = json_object_get(rep, "children");
 	for (i = 0; i < count; i++) {
 		json_t *r = json_array_get(res, i);
@@ -356,6 +409,14 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 			continue;
 		}
 		kids[i].pid = (pid_t)pid;
+		if (layer) {
+			/* The source's chain, with the child's own mark. */
+			json_object_set_new(kids[i].extra, KVM_DISK_KEY,
+			    json_deep_copy(json_object_get(src.extra,
+			    KVM_DISK_KEY)));
+			kvm_disk_set_mark(&kids[i], json_string_value(
+			    json_object_get(r, "disk_mark")));
+		}
 		if (sbx_sandbox_save(c->store, &kids[i], e) < 0 ||
 		    finish_running(c, &kids[i], e) < 0)
 			continue;
@@ -376,6 +437,12 @@ fail:
 		sbx_sandbox_remove(c->store, kids[i].id, &ignore);
 	}
 out:
+	if (locked)
+		sbx_store_write_done(c->store);
+	if (layer) {
+		unlink(layer);	/* gone already once stored */
+		free(layer);
+	}
 	for (i = 0; kids && i < count; i++)
 		sbx_sandbox_release(&kids[i]);
 	free(kids);
@@ -505,6 +572,9 @@ snapdir_remove(const char *dir)
 	p = xasprintf("%s/delta", dir);
 	unlink(p);
 	free(p);
+	p = xasprintf("%s/disk", dir);
+	unlink(p);
+	free(p);
 	p = xasprintf("%s/state", dir);
 	unlink(p);
 	free(p);
@@ -549,10 +619,11 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	char *tmp = NULL;
 	char ref[SBX_MANIFEST_REF_SIZE];
 	json_t *rep, *req, *m = NULL, *base = NULL, *dirty = NULL;
-	char *since = NULL, *mark = NULL;
+	json_t *disk_rep = NULL;
+	char *since = NULL, *mark = NULL, *disk;
 	json_int_t written = 0, dirty_pages = 0, delta_pages = 0;
 	uint64_t added = 0;
-	int rc = -1, locked = 0, diff = 0;
+	int rc = -1, locked = 0, diff = 0, r;
 
 	memset(out, 0, sizeof(*out));
 	if (open_running(c, query, &sb, &lk, e) < 0)
@@ -577,9 +648,13 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	    "chunk", (json_int_t)SNAP_CHUNK);
 	if (since)
 		json_object_set_new(req, "since", json_string(since));
+	kvm_disk_since(&sb, req);
 	rep = kvm_ctl_request(sb.id, req, SNAP_CTL_MS, e);
 	if (!rep)
 		goto out;
+	disk_rep = json_pack("{s:O?, s:O?}", "disk_full",
+	    json_object_get(rep, "disk_full"), "disk_mark",
+	    json_object_get(rep, "disk_mark"));
 	diff = json_is_true(json_object_get(rep, "diff")) && base;
 	written = json_integer_value(json_object_get(rep, "memory_bytes"));
 	mark = json_string_value(json_object_get(rep, "mark")) ?
@@ -602,6 +677,15 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	if (store_snapdir(c, tmp, sb.spec.memory, m, diff ? base : NULL,
 	    diff ? dirty : NULL, &added, e) < 0)
 		goto out;
+	if (kvm_disk_present(&sb)) {
+		/* The frozen top of the data disk ends the chain. */
+		disk = xasprintf("%s/disk", tmp);
+		r = kvm_disk_frozen(c, &sb, disk, disk_rep, &added, e);
+		free(disk);
+		if (r < 0)
+			goto out;
+		json_object_set_new(m, "disk", kvm_disk_manifest(&sb));
+	}
 	json_object_set_new(m, "added_bytes", json_integer((json_int_t)added));
 	json_object_set_new(m, "written_bytes", json_integer(written));
 	json_object_set_new(m, "diff", json_boolean(diff));
@@ -640,6 +724,7 @@ out:
 	json_decref(m);
 	json_decref(base);
 	json_decref(dirty);
+	json_decref(disk_rep);
 	free(since);
 	free(mark);
 	free(tmp);
@@ -876,7 +961,8 @@ kvm_create_from(struct sbx_conn *c, const struct sbx_create_opts *o,
 		}
 		sbx_sandbox_release(&s2);
 	}
-	if (apply_create_opts(sb, o, e) < 0)
+	if (apply_create_opts(sb, o, e) < 0 ||
+	    kvm_disk_from_manifest(sb, m, e) < 0)
 		goto fail;
 	sb->state = SBX_SB_CREATING;
 	if (sbx_sandbox_create(c->store, sb, e) < 0)

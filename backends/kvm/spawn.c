@@ -67,6 +67,7 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
     struct sbx_strvec *av)
 {
 	char *vmm = kvm_vmm_path();
+	size_t i;
 
 	sbx_strvec_push(av, vmm);
 	free(vmm);
@@ -94,6 +95,8 @@ vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
 		    (unsigned long long)sp->idle_ms);
 		sbx_strvec_pushf(av, "--hibernate-dir=%s/hibernate", sbdir);
 	}
+	for (i = 0; sp->more && i < sp->more->nr; i++)
+		sbx_strvec_push(av, sp->more->v[i]);
 }
 
 /* True if `pid` is a zombie (exited, not yet reaped). */

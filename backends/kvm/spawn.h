@@ -12,6 +12,7 @@
 
 struct sbx_buf;
 struct sbx_err;
+struct sbx_strvec;
 
 struct kvm_spawn {
 	const char *id;		/* sandbox id */
@@ -26,6 +27,7 @@ struct kvm_spawn {
 	const char *net;	/* NULL: no network; else the egress policy
 				   (kvm/net.h kvm_net_policy) */
 	uint64_t idle_ms;	/* auto-hibernate after this idle time, 0 */
+	const struct sbx_strvec *more;	/* more options (data disk), or NULL */
 };
 
 /* Marker sbx-vmm leaves in hibernate/ after hibernating for idleness. */

@@ -65,7 +65,7 @@ void cli_print_sandbox_json(const struct sbx_sandbox *sb);
 	{ 'm', "memory", SBX_OPT_SIZE, &(a).memory, "SIZE", \
 	  "guest memory, e.g. 512M, 2G", 0, 0 }, \
 	{ 0, "disk", SBX_OPT_SIZE, &(a).disk, "SIZE", \
-	  "root disk size, e.g. 4G", 0, 0 }, \
+	  "data disk size, e.g. 4G", 0, 0 }, \
 	{ 0, "name", SBX_OPT_STRING, &(a).name, "NAME", \
 	  "a unique name for the sandbox", 0, 0 }, \
 	{ 0, "image", SBX_OPT_STRING, &(a).image, "PATH", \

@@ -4,10 +4,11 @@
 # `sbx snapshot` / `sbx log` / `sbx create --from` refuse what they must
 # with clear errors - a stopped sandbox, a missing or non-snapshot object,
 # a manifest without memory, a bad chunk offset, a chunk or page delta
-# missing from the store - leaving no sandbox behind; gc keeps a head's
-# page delta. Real snapshots: tests/rig/t41.
+# missing from the store, a bad or missing data disk layer - leaving no
+# sandbox behind; gc keeps a head's page delta and the data disk layers a
+# sandbox record reaches. Real snapshots: tests/rig/t41, t48.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 22
+plan 25
 
 sbx ls >/dev/null 2>&1		# creates the store
 # put FILE: stores FILE as an object (BLAKE2b-256 name), prints its id.
@@ -103,7 +104,30 @@ printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "c
 run sbx create --no-network --from "$s3"
 like "$rc|$err" "^1|.*'--no-network' cannot take the network device out" \
 	"--no-network cannot take the device out of a snapshot's machine"
+# The data disk: "disk" {"size", "layers"} in manifests, and the chain in
+# a sandbox's extra.data_disk (backends/kvm/disk.h).
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunk": 2097152, "chunks": {"0000000000000000": "sha:%s"}}, "disk": {"size": 0, "layers": []}}' \
+	"$state" "$chunk" >"$T/d1"; d1=$(put "$T/d1")
+run sbx create --from "$d1"
+like "$rc|$err" "^1|.*no valid 'disk' (want size and layers)" "a snapshot whose disk has no size or layers is refused"
+printf '{"type": "snapshot", "state": "sha:%s", "memory": {"size": 536870912, "chunk": 2097152, "chunks": {"0000000000000000": "sha:%s"}}, "disk": {"size": 2147483648, "layers": ["sha:%s"]}}' \
+	"$state" "$chunk" "$missing" >"$T/d2"; d2=$(put "$T/d2")
+run sbx create --from "$d2"
+like "$rc|$err" "^1|.*data disk layer $(echo "$missing" | cut -c1-12) is missing from the store" \
+	"a data disk layer missing from the store is named"
+printf 'SBXLAYR-not-really' >"$T/layer"; layer=$(put "$T/layer")
+printf 'unreferenced' >"$T/junk"; junk=$(put "$T/junk")
+mkdir -p "$SBX_HOME/sandboxes/sb-diskdisk2345"
+cat >"$SBX_HOME/sandboxes/sb-diskdisk2345/sandbox.json" <<JSON
+{"version": 1, "id": "sb-diskdisk2345", "state": "stopped", "template": "base",
+ "spec": {"vcpus": 1, "memory": 536870912, "disk": 0},
+ "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
+ "extra": {"data_disk": {"size": 2147483648, "layers": ["sha:$layer"]}}}
+JSON
+run sbx gc
+is "$rc|$(test -f "$(obj "$layer")" && echo kept)|$(test -f "$(obj "$junk")" || echo swept)" "0|kept|swept" \
+	"gc keeps the data disk layers a sandbox's chain reaches"
 run sbx ls --ids
-is "$out" "$(printf 'sb-deltadel2345\nsb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
+is "$out" "$(printf 'sb-deltadel2345\nsb-diskdisk2345\nsb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
 	"no failed create left a sandbox behind"
 exit $_fail

@@ -18,9 +18,10 @@
  * Kernel command line: sbx.root=/dev/XXX overrides the root device,
  * sbx.root=none keeps the initramfs root, sbx.rootfstype=TYPE and
  * sbx.ro=1 are honoured. sbx.overlay=1 mounts the disk read-only under an
- * overlayfs whose upper layer is a tmpfs: the image is shared by every
- * sandbox unmodified and a sandbox's writes live in its memory (so they
- * are part of memory snapshots and forks).
+ * overlayfs, so the image is shared by every sandbox unmodified; the
+ * upper layer, where a sandbox's writes go, is the ext4 data disk named
+ * by sbx.upper=/dev/XXX (the VMM's layered disk: kept across stop and
+ * start, frozen by snapshots and forks), else a tmpfs (writes in memory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -186,11 +187,38 @@ keep_agent(void)
 }
 
 /*
- * The read-only disk under a tmpfs-backed overlay at NEWROOT; -1 (and the
- * initramfs stays the root) when any step fails.
+ * Where the overlay's upper layer lives: the data disk `upper` (ext4,
+ * kept across reboots and frozen by snapshots), or a tmpfs when there is
+ * none or it cannot be mounted (the writes then live in memory).
  */
 static int
-mount_overlay(const char *dev, const char *type)
+mount_upper(const char *upper)
+{
+	if (upper[0]) {
+		if (wait_for(upper, 3000) < 0)
+			say("no data disk %s: writes stay in memory", upper);
+		else if (mount(upper, "/rw", "ext4", MS_NOATIME, NULL) == 0)
+			return 0;
+		else
+			say("cannot mount the data disk %s: %s; writes stay "
+			    "in memory", upper, strerror(errno));
+	}
+	return mount("tmpfs", "/rw", "tmpfs", 0, "mode=0755");
+}
+
+static int
+mkdir_keep(const char *path)
+{
+	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * The read-only disk under an overlay at NEWROOT whose upper layer is on
+ * `upper` (mount_upper); -1 (and the initramfs stays the root) when any
+ * step fails.
+ */
+static int
+mount_overlay(const char *dev, const char *type, const char *upper)
 {
 	mkdir("/ro", 0755);
 	mkdir("/rw", 0755);
@@ -199,8 +227,8 @@ mount_overlay(const char *dev, const char *type)
 		    "initramfs", dev, type, strerror(errno));
 		return -1;
 	}
-	if (mount("tmpfs", "/rw", "tmpfs", 0, "mode=0755") < 0 ||
-	    mkdir("/rw/upper", 0755) < 0 || mkdir("/rw/work", 0755) < 0 ||
+	if (mount_upper(upper) < 0 ||
+	    mkdir_keep("/rw/upper") < 0 || mkdir_keep("/rw/work") < 0 ||
 	    mount("overlay", NEWROOT, "overlay", 0, "lowerdir=/ro,"
 	    "upperdir=/rw/upper,workdir=/rw/work") < 0) {
 		say("cannot set up the overlay root: %s; running from the "
@@ -215,7 +243,7 @@ static int
 switch_root(void)
 {
 	char dev[128] = "/dev/vda", type[32] = "ext4", ro[8] = "0";
-	char overlay[8] = "0";
+	char overlay[8] = "0", upper[64] = "";
 	static const char *const moves[] = { "/dev", "/proc", "/sys", "/run" };
 	unsigned long flags = 0;
 	size_t i;
@@ -233,8 +261,9 @@ switch_root(void)
 		flags |= MS_RDONLY;
 	mkdir(NEWROOT, 0755);
 	cmdline_get("sbx.overlay", overlay, sizeof(overlay));
+	cmdline_get("sbx.upper", upper, sizeof(upper));
 	if (overlay[0] == '1') {
-		if (mount_overlay(dev, type) < 0)
+		if (mount_overlay(dev, type, upper) < 0)
 			return -1;
 	} else if (mount(dev, NEWROOT, type, flags, NULL) < 0) {
 		say("cannot mount %s (%s) on %s: %s; running from the "
