@@ -31,6 +31,7 @@ sbx_vmm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
 # Snapshot, restore and live fork (owner: snap).
 sbx_vmm_SOURCES += \
+	%reldir%/vmm/datadisk.c %reldir%/vmm/datadisk.h \
 	%reldir%/vmm/fork.c %reldir%/vmm/restore.c \
 	%reldir%/vmm/idle.c %reldir%/vmm/idle.h \
 	%reldir%/vmm/dirty.c %reldir%/vmm/dirty.h \

@@ -6,7 +6,7 @@
  *         [--serial-log PATH]
  *         [--console] [--control SOCK] [--vsock SOCK [--cid N]]
  *         [--id SBXID] [--net[=POLICY]] [--allow RULE] [--deny RULE]
- *         [--no-net]
+ *         [--no-net] [--data-disk TOP [--data-layer PATH]... [--data-size N]]
  *
  * Exit statuses: backends/kvm/proto/control.h (enum sbx_vmm_exit).
  */
@@ -27,6 +27,7 @@
 #include "core/parse.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
@@ -40,7 +41,8 @@
 static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
-    "               [--balloon]\n"
+    "               [--balloon] [--data-disk TOP [--data-layer PATH]...\n"
+    "               [--data-size SIZE]]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
     "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
     "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n"
@@ -68,6 +70,8 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, 'T' },
 	{ "hibernate-dir", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
+	DATADISK_LONG_OPTS,
+	DATADISK_LONG_OPT_SIZE,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +100,7 @@ static int
 parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 {
 	static char disk[4096];
+	static struct datadisk_opts dopt;
 	struct sbx_err e = { 0 };
 	long long n;
 	int o;
@@ -184,6 +189,12 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 			if (idle_option(o, optarg, &e) < 0)
 				return usage_error("%s", e.msg);
 			break;
+		case DATADISK_OPT_TOP:
+		case DATADISK_OPT_LAYER:
+		case DATADISK_OPT_SIZE:
+			if (datadisk_option(&dopt, o, optarg, &e) < 0)
+				return usage_error("%s", e.msg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -197,6 +208,8 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 	if (!cfg->kernel)
 		return usage_error("--kernel is required%s", "");
 	if (idle_check(&e) < 0)
+		return usage_error("%s", e.msg);
+	if (datadisk_config(&dopt, cfg, &e) < 0)
 		return usage_error("%s", e.msg);
 	return 0;
 }
