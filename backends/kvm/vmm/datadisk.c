@@ -3,14 +3,18 @@
  * stats (datadisk.h); the layers themselves are layer.c's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/xmalloc.h"
+#include "kvm/proto/control.h"
 #include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/layer.h"
 #include "kvm/vmm/snapshot.h"
@@ -245,4 +249,42 @@ datadisk_stats_json(const struct vmm *vm)
 	    "top_blocks", (json_int_t)st.top_blocks,
 	    "layers", (int)st.layers, "size", (json_int_t)st.size,
 	    "mark", layer_stack_mark(vm->data_disk));
+}
+
+int
+datadisk_make_layer_main(int argc, char **argv)
+{
+	struct sbx_err e = { 0 };
+	struct layer *l;
+	struct stat st;
+	int fd;
+
+	if (argc != 4) {
+		fputs("usage: sbx-vmm --make-layer RAW OUT\n", stderr);
+		return SBX_VMM_EXIT_USAGE;
+	}
+	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "sbx-vmm: cannot open raw image '%s': %s\n",
+		    argv[2], strerror(errno));
+		return SBX_VMM_EXIT_ERROR;
+	}
+	if (!S_ISREG(st.st_mode) ||
+	    layer_from_raw(fd, (uint64_t)st.st_size, argv[3], &e) < 0) {
+		if (!e.msg[0])
+			sbx_err_set(&e, SBX_EINVAL, "'%s' is not a regular "
+			    "file", argv[2]);
+		fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+		close(fd);
+		return SBX_VMM_EXIT_ERROR;
+	}
+	close(fd);
+	if (!(l = layer_open(argv[3], &e))) {
+		fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+		return SBX_VMM_EXIT_ERROR;
+	}
+	printf("%llu blocks of %llu\n", (unsigned long long)layer_blocks(l),
+	    (unsigned long long)(layer_size(l) / LAYER_BLOCK));
+	layer_free(l);
+	return 0;
 }

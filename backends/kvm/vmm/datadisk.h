@@ -99,4 +99,10 @@ void datadisk_fork_child(json_t *req, json_t *spec,
 /* The "data_disk" object of the stats op, or NULL: no data disk. */
 json_t *datadisk_stats_json(const struct vmm *vm);
 
+/*
+ * `sbx-vmm --make-layer RAW OUT`: a frozen layer of a raw image's
+ * non-zero blocks (layer_from_raw); prints "N blocks of M".
+ */
+int datadisk_make_layer_main(int argc, char **argv);
+
 #endif

@@ -8,6 +8,8 @@
  *         [--id SBXID] [--net[=POLICY]] [--allow RULE] [--deny RULE]
  *         [--no-net] [--data-disk TOP [--data-layer PATH]... [--data-size N]]
  *
+ * sbx-vmm --make-layer RAW OUT   (a data disk layer from a raw image)
+ *
  * Exit statuses: backends/kvm/proto/control.h (enum sbx_vmm_exit).
  */
 #include <errno.h>
@@ -46,7 +48,9 @@ static const char usage_text[] =
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
     "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
     "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n"
-    "               [--idle-timeout DURATION --hibernate-dir DIR]\n";
+    "               [--idle-timeout DURATION --hibernate-dir DIR]\n"
+    "       sbx-vmm --restore DIR [--data-disk TOP [--data-layer PATH]...] ...\n"
+    "       sbx-vmm --make-layer RAW OUT\n";
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -294,6 +298,8 @@ main(int argc, char **argv)
 	vmm_log_fatal_signals();
 	if (argc > 1 && !strncmp(argv[1], "--restore", 9))
 		return snap_restore_main(argc, argv);	/* snapshot.h */
+	if (argc > 1 && !strcmp(argv[1], "--make-layer"))
+		return datadisk_make_layer_main(argc, argv);	/* datadisk.h */
 	status = parse_args(argc, argv, &cfg, &ctl_path);
 	if (status)
 		return status;
