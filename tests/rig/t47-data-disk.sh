@@ -48,7 +48,7 @@ while :; do
 			sync
 			;;
 		mine)
-			id=$(head -c 6 /dev/hwrng | od -An -tx1 | tr -d ' \n')
+			id=$(head -c 16 /dev/hwrng | md5sum | cut -c1-12)
 			echo "$id" >"/mnt/child-$id"
 			sync
 			;;

@@ -568,7 +568,10 @@ layer_from_raw(int rawfd, uint64_t size, const char *outpath,
 				return r;
 			}
 		}
+		/* Always forward, whatever SEEK_HOLE said. */
 		hole = (off_t)(b * LAYER_BLOCK);
+		if (hole <= data)
+			hole = data + (off_t)LAYER_BLOCK;
 		if ((uint64_t)hole >= size)
 			break;
 	}
