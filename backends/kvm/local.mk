@@ -11,6 +11,7 @@ sbx_vmm_common = \
 	%reldir%/vmm/delta.c %reldir%/vmm/delta.h \
 	%reldir%/vmm/devices.h \
 	%reldir%/vmm/i8042.c %reldir%/vmm/i8042.h \
+	%reldir%/vmm/layer.c %reldir%/vmm/layer.h \
 	%reldir%/vmm/layout.h \
 	%reldir%/vmm/log.c %reldir%/vmm/log.h \
 	%reldir%/vmm/loop.c %reldir%/vmm/loop.h \
@@ -30,6 +31,7 @@ sbx_vmm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 sbx_vmm_LDADD = libsbxcore.a $(JANSSON_LIBS) -lpthread
 # Snapshot, restore and live fork (owner: snap).
 sbx_vmm_SOURCES += \
+	%reldir%/vmm/datadisk.c %reldir%/vmm/datadisk.h \
 	%reldir%/vmm/fork.c %reldir%/vmm/restore.c \
 	%reldir%/vmm/idle.c %reldir%/vmm/idle.h \
 	%reldir%/vmm/dirty.c %reldir%/vmm/dirty.h \
@@ -60,7 +62,7 @@ tests_unit_check_sbx_SOURCES += $(sbx_vmm_common) \
 	tests/unit/check_vmm_acpi.c tests/unit/check_vmm_balloon.c \
 	tests/unit/check_vmm_blk.c \
 	tests/unit/check_vmm_boot.c \
-	tests/unit/check_vmm_delta.c \
+	tests/unit/check_vmm_delta.c tests/unit/check_vmm_layer.c \
 	tests/unit/check_vmm_serial.c tests/unit/check_vmm_virtq.c
 
 # The rig tests tests/rig/t1*-vmm-*.sh (booting Debian guests under

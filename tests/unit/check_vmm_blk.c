@@ -11,6 +11,7 @@
 #include "unit.h"
 #include "core/err.h"
 #include "kvm/vmm/devices.h"
+#include "kvm/vmm/layer.h"
 #include "kvm/vmm/mem.h"
 #include "kvm/vmm/virtio.h"
 #include "core/banned.h"
@@ -66,13 +67,12 @@ make_image(void)
 	return img;
 }
 
+/* Attaches `d` and brings it to DRIVER_OK with FLUSH negotiated. */
 static struct virtio_dev *
-open_dev(bool ro)
+start_dev(struct virtio_dev *d)
 {
 	struct sbx_err e = { 0 };
-	struct virtio_dev *d = virtio_blk_new(img, ro, &e);
 
-	ck_assert_msg(d != NULL, "%s", e.msg);
 	ck_assert_int_eq(virtio_mmio_attach(d, 0, -1, &m, NULL, &e), 0);
 	wr(d, 0x70, 1 | 2);
 	wr(d, 0x24, 0);
@@ -90,6 +90,16 @@ open_dev(bool ro)
 	ck_assert_uint_eq(rd(d, 0x70), 15);
 	avail_idx = 0;
 	return d;
+}
+
+static struct virtio_dev *
+open_dev(bool ro)
+{
+	struct sbx_err e = { 0 };
+	struct virtio_dev *d = virtio_blk_new(img, ro, &e);
+
+	ck_assert_msg(d != NULL, "%s", e.msg);
+	return start_dev(d);
 }
 
 /* Submits header + data + status as a 3-descriptor chain; returns status. */
@@ -223,6 +233,57 @@ START_TEST(test_bad_images)
 }
 END_TEST
 
+/* The data disk: a layer made of the image under a writable top. */
+START_TEST(test_layers)
+{
+	struct sbx_err e = { 0 };
+	char lpath[600], top[600];
+	const char *chain[1] = { lpath };
+	struct layer_stack *ls;
+	struct virtio_dev *d;
+	uint8_t *data = m.host + DATA, cap[8], buf[1024];
+	struct iovec iov = { buf, sizeof(buf) };
+	uint32_t ulen;
+	int fd;
+
+	snprintf(lpath, sizeof(lpath), "%s.layer", img);
+	snprintf(top, sizeof(top), "%s.top", img);
+	fd = open(img, O_RDONLY);
+	ck_assert_msg(layer_from_raw(fd, 65536, lpath, &e) == 0, "%s", e.msg);
+	close(fd);
+	ls = layer_stack_open(top, chain, 1, 0, &e);
+	ck_assert_msg(ls != NULL, "%s", e.msg);
+	d = start_dev(virtio_blk_layers_new(ls, &e));
+	wr(d, 0x14, 0);
+	ck_assert(rd(d, 0x10) & 1u << 9);		/* F_FLUSH */
+	ck_assert(!(rd(d, 0x10) & 1u << 5));		/* writable */
+	virtio_mmio_read(d, 0x100, cap, 8);
+	ck_assert_uint_eq(cap[0], 128);
+	ck_assert_int_eq(request(d, 0, 5, 1024, true, &ulen), 0);
+	ck_assert_uint_eq(data[0], 5);
+	ck_assert_uint_eq(data[1023], 6);
+	memset(data, 0xab, 512);
+	ck_assert_int_eq(request(d, 1, 9, 512, false, &ulen), 0);
+	ck_assert_int_eq(request(d, 4, 0, 0, false, &ulen), 0);	/* flush */
+	ck_assert_int_eq(request(d, 0, 8, 1024, true, &ulen), 0);
+	ck_assert_uint_eq(data[0], 8);			/* copied up */
+	ck_assert_uint_eq(data[600], 0xab);
+	ck_assert_int_eq(request(d, 8, 0, 20, true, &ulen), 0);
+	ck_assert_str_eq((char *)data, "sbx-vdb");
+	ck_assert_int_eq(request(d, 1, 127, 1024, false, &ulen), 1);
+	virtio_mmio_detach(d);
+
+	/* The flushed top reopens over the same layer. */
+	ls = layer_stack_open(top, chain, 1, 0, &e);
+	ck_assert_msg(ls != NULL, "%s", e.msg);
+	ck_assert_int_eq(layer_stack_rw(ls, false, &iov, 1, 8 * 512, 1024), 0);
+	ck_assert_uint_eq(buf[0], 8);
+	ck_assert_uint_eq(buf[600], 0xab);
+	layer_stack_free(ls);
+	ck_assert_ptr_null(virtio_blk_layers_new(NULL, &e));
+}
+END_TEST
+
 Suite *suite_vmm_blk(void)
 {
 	Suite *s = suite_create("vmm_blk");
@@ -233,6 +294,7 @@ Suite *suite_vmm_blk(void)
 	tcase_add_test(t, test_readonly);
 	tcase_add_test(t, test_malformed);
 	tcase_add_test(t, test_bad_images);
+	tcase_add_test(t, test_layers);
 	suite_add_tcase(s, t);
 	return s;
 }

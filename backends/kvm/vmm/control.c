@@ -21,6 +21,7 @@
 #include "core/xmalloc.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/snapshot.h"
@@ -175,6 +176,8 @@ op_stats(struct control *c)
 	if (balloon)
 		json_object_set_new(rep, "balloon",
 		    virtio_balloon_json(balloon, vm->mem.size));
+	if (vm->data_disk)
+		json_object_set_new(rep, "data_disk", datadisk_stats_json(vm));
 	return rep;
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct layer_stack;
 struct loop;
 struct sbx_err;
 struct virtio_dev;
@@ -23,6 +24,14 @@ struct virtio_dev;
  * honoured with fdatasync(). The size must be a multiple of 512.
  */
 struct virtio_dev *virtio_blk_new(const char *path, bool readonly,
+    struct sbx_err *e);
+
+/*
+ * virtio-blk over a layer stack (the data disk, layer.h), read-write with
+ * FLUSH (fdatasync of the top, then its map). The device owns `ls` from
+ * here on, also on failure, and flushes it when freed. ID "sbx-vdb".
+ */
+struct virtio_dev *virtio_blk_layers_new(struct layer_stack *ls,
     struct sbx_err *e);
 
 /* virtio-rng: fills the driver's buffers from getrandom(). */

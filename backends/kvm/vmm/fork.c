@@ -29,6 +29,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/snapshot.h"
 #include "kvm/vmm/snapstate.h"
@@ -55,8 +56,8 @@ jstr(json_t *o, const char *k)
 
 /* In the grandchild: never returns. */
 static void __attribute__((noreturn))
-child_main(struct vmm *parent, const struct sbx_buf *state, json_t *spec,
-    int wfd)
+child_main(struct vmm *parent, const struct sbx_buf *state, json_t *req,
+    json_t *spec, const struct datadisk_snap *ds, int wfd)
 {
 	struct snap_run run = { .mem_fd = -1 };
 	struct snap_image img;
@@ -98,6 +99,9 @@ child_main(struct vmm *parent, const struct sbx_buf *state, json_t *spec,
 	run.id = jstr(spec, "id");
 	run.report_fd = 3;
 	run.inherit = parent->mem.host;
+	/* Its data disk: the chain, the frozen top, its own new top. */
+	if (parent->data_disk)
+		datadisk_fork_child(req, spec, ds, &run);
 	/* Each child hibernates into its own directory, if given one. */
 	run.idle_dir = jstr(spec, "hibernate_dir");
 	run.idle_ms = run.idle_dir ? (uint64_t)json_integer_value(
@@ -107,8 +111,8 @@ child_main(struct vmm *parent, const struct sbx_buf *state, json_t *spec,
 
 /* Forks one child; returns the read end of its report pipe or -1. */
 static int
-fork_one(struct vmm *vm, const struct sbx_buf *state, json_t *spec,
-    struct sbx_err *e)
+fork_one(struct vmm *vm, const struct sbx_buf *state, json_t *req,
+    json_t *spec, const struct datadisk_snap *ds, struct sbx_err *e)
 {
 	int p[2], st;
 	pid_t pid;
@@ -127,7 +131,7 @@ fork_one(struct vmm *vm, const struct sbx_buf *state, json_t *spec,
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0);
-		child_main(vm, state, spec, p[1]);
+		child_main(vm, state, req, spec, ds, p[1]);
 	}
 	close(p[1]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -168,9 +172,16 @@ collect(int fd, uint64_t deadline_us)
 	buf[len] = 0;
 	if (len && buf[len - 1] == '\n')
 		buf[len - 1] = 0;
-	if (!strncmp(buf, "ok ", 3))
-		return json_pack("{s:i}", "pid",
-		    (int)strtol(buf + 3, NULL, 10));
+	if (!strncmp(buf, "ok ", 3)) {
+		char *end;
+		json_t *r = json_pack("{s:i}", "pid",
+		    (int)strtol(buf + 3, &end, 10));
+
+		if (*end == ' ')	/* "ok PID MARK": its disk mark */
+			json_object_set_new(r, "disk_mark",
+			    json_string(end + 1));
+		return r;
+	}
 	if (!strncmp(buf, "error ", 6))
 		return json_pack("{s:s}", "error", buf + 6);
 	return json_pack("{s:s}", "error", "the child died before reporting");
@@ -179,9 +190,10 @@ collect(int fd, uint64_t deadline_us)
 json_t *
 snapfork_control(struct vmm *vm, json_t *req)
 {
-	json_t *kids = json_object_get(req, "children"), *out, *spec;
+	json_t *kids = json_object_get(req, "children"), *out, *spec, *rep;
+	struct datadisk_snap ds = { 0 };
 	struct sbx_buf st = SBX_BUF_INIT;
-	struct sbx_err e = { 0 };
+	struct sbx_err e = { 0 }, disk_e = { 0 };
 	int fds[FORK_MAX];
 	uint64_t t0, t_fork, deadline;
 	size_t n, i, done = 0, failed = 0;
@@ -194,19 +206,31 @@ snapfork_control(struct vmm *vm, json_t *req)
 		if (!json_is_object(spec))
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 			    "every entry of 'children' must be an object");
+	if (datadisk_fork_check(vm, req, &e) < 0)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
 	t0 = now_us();
-	if (vmm_pause(vm, 5000, &e) < 0 || snap_capture(vm, &st, &e) < 0) {
+	if (vmm_pause(vm, 5000, &e) < 0 || snap_capture(vm, &st, &e) < 0 ||
+	    (vm->data_disk && datadisk_freeze(vm, json_string_value(
+	    json_object_get(req, "disk_layer")), json_string_value(
+	    json_object_get(req, "disk_since")), &ds, &e) < 0)) {
 		vmm_resume(vm);
 		sbx_buf_release(&st);
 		return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
 	}
 	for (i = 0; i < n; i++) {
-		fds[i] = fork_one(vm, &st, json_array_get(kids, i), &e);
+		fds[i] = fork_one(vm, &st, req, json_array_get(kids, i), &ds,
+		    &e);
 		if (fds[i] < 0)
 			break;
 		done++;
 	}
 	t_fork = now_us();
+	/* The parent goes on over the frozen top, in a new empty top. */
+	if (vm->data_disk && done && datadisk_commit(vm, &ds, &disk_e) < 0)
+		vmm_log("fork: data disk: %s", disk_e.msg);
+	if (vm->data_disk && !done)
+		unlink(json_string_value(json_object_get(req, "disk_layer")));
+	datadisk_release(&ds);
 	vmm_resume(vm);
 	sbx_buf_release(&st);
 	out = json_array();
@@ -223,8 +247,14 @@ snapfork_control(struct vmm *vm, json_t *req)
 		json_array_append_new(out, json_pack("{s:s}", "error", e.msg));
 		failed += n - done;
 	}
-	return json_pack("{s:b, s:o, s:I, s:I, s:I}", "ok", failed == 0,
+	rep = json_pack("{s:b, s:o, s:I, s:I, s:I}", "ok", failed == 0 &&
+	    !disk_e.msg[0],
 	    "children", out, "pause_ms", (json_int_t)((t_fork - t0) / 1000),
 	    "fork_us_per_child", (json_int_t)(done ? (t_fork - t0) / done : 0),
 	    "ms", (json_int_t)((now_us() - t0) / 1000));
+	if (vm->data_disk && disk_e.msg[0])
+		json_object_set_new(rep, "disk_error", json_string(disk_e.msg));
+	else if (vm->data_disk && done)
+		datadisk_reply(rep, &ds);
+	return rep;
 }

@@ -6,7 +6,9 @@
  *         [--serial-log PATH]
  *         [--console] [--control SOCK] [--vsock SOCK [--cid N]]
  *         [--id SBXID] [--net[=POLICY]] [--allow RULE] [--deny RULE]
- *         [--no-net]
+ *         [--no-net] [--data-disk TOP [--data-layer PATH]... [--data-size N]]
+ *
+ * sbx-vmm --make-layer RAW OUT   (a data disk layer from a raw image)
  *
  * Exit statuses: backends/kvm/proto/control.h (enum sbx_vmm_exit).
  */
@@ -27,6 +29,7 @@
 #include "core/parse.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/idle.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
@@ -40,11 +43,14 @@
 static const char usage_text[] =
     "usage: sbx-vmm --kernel PATH [--initrd PATH] [--cmdline STR]\n"
     "               [--memory SIZE] [--vcpus N] [--disk PATH[,ro]] [--rng]\n"
-    "               [--balloon]\n"
+    "               [--balloon] [--data-disk TOP [--data-layer PATH]...\n"
+    "               [--data-size SIZE]]\n"
     "               [--serial-log PATH] [--console] [--control SOCK]\n"
     "               [--vsock SOCK [--cid N]] [--id SBXID]\n"
     "               [--net[=POLICY]] [--allow RULE] [--deny RULE] [--no-net]\n"
-    "               [--idle-timeout DURATION --hibernate-dir DIR]\n";
+    "               [--idle-timeout DURATION --hibernate-dir DIR]\n"
+    "       sbx-vmm --restore DIR [--data-disk TOP [--data-layer PATH]...] ...\n"
+    "       sbx-vmm --make-layer RAW OUT\n";
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -68,6 +74,8 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, 'T' },
 	{ "hibernate-dir", required_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
+	DATADISK_LONG_OPTS,
+	DATADISK_LONG_OPT_SIZE,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +104,7 @@ static int
 parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 {
 	static char disk[4096];
+	static struct datadisk_opts dopt;
 	struct sbx_err e = { 0 };
 	long long n;
 	int o;
@@ -184,6 +193,12 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 			if (idle_option(o, optarg, &e) < 0)
 				return usage_error("%s", e.msg);
 			break;
+		case DATADISK_OPT_TOP:
+		case DATADISK_OPT_LAYER:
+		case DATADISK_OPT_SIZE:
+			if (datadisk_option(&dopt, o, optarg, &e) < 0)
+				return usage_error("%s", e.msg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -197,6 +212,8 @@ parse_args(int argc, char **argv, struct vmm_config *cfg, const char **ctl)
 	if (!cfg->kernel)
 		return usage_error("--kernel is required%s", "");
 	if (idle_check(&e) < 0)
+		return usage_error("%s", e.msg);
+	if (datadisk_config(&dopt, cfg, &e) < 0)
 		return usage_error("%s", e.msg);
 	return 0;
 }
@@ -281,6 +298,8 @@ main(int argc, char **argv)
 	vmm_log_fatal_signals();
 	if (argc > 1 && !strncmp(argv[1], "--restore", 9))
 		return snap_restore_main(argc, argv);	/* snapshot.h */
+	if (argc > 1 && !strcmp(argv[1], "--make-layer"))
+		return datadisk_make_layer_main(argc, argv);	/* datadisk.h */
 	status = parse_args(argc, argv, &cfg, &ctl_path);
 	if (status)
 		return status;

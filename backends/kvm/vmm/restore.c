@@ -30,9 +30,11 @@
 #include "core/xmalloc.h"
 #include "kvm/proto/control.h"
 #include "kvm/vmm/control.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/delta.h"
 #include "kvm/vmm/dirty.h"
 #include "kvm/vmm/idle.h"
+#include "kvm/vmm/layer.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
 #include "kvm/vmm/net_policy.h"
@@ -107,6 +109,8 @@ config_load(const struct snap_image *img, json_t **jout,
 	    cfg->vcpus > VMM_MAX_VCPUS)
 		return sbx_err_set(e, SBX_ECORRUPT, "snapshot configuration "
 		    "lacks kernel, cmdline, memory or vcpus");
+	if (datadisk_restore_config(j, run, cfg, e) < 0)
+		return e->code;
 	if (cfg->vsock && run->vsock)
 		cfg->vsock = run->vsock;
 	cfg->serial_log = run->serial_log;
@@ -331,7 +335,7 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 	sigset_t set;
 	unsigned i;
 	int status;
-	char pid[32];
+	char pid[96];
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -350,6 +354,8 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 	if (!(loop = loop_new(&e)))
 		goto fail;
 	if (!(m.vm = vmm_create(&cfg, loop, &e)))
+		goto fail;
+	if (datadisk_restore_check(m.vm, cj, &e) < 0)
 		goto fail;
 	if (memory_attach(m.vm, img, run, &e) < 0)
 		goto fail;
@@ -376,7 +382,10 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 		goto fail;
 	if (vmm_start(m.vm, &e) < 0)
 		goto fail;
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	/* A fork child also tells its parent its disk mark. */
+	snprintf(pid, sizeof(pid), "%d%s%s", (int)getpid(),
+	    m.vm->data_disk ? " " : "",
+	    m.vm->data_disk ? layer_stack_mark(m.vm->data_disk) : "");
 	report(run->report_fd, "ok %s\n", pid);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vmm_log("restored %u vCPUs, %llu MiB in %lld us", m.vm->nvcpu,
@@ -409,7 +418,7 @@ static const char restore_usage[] =
     "usage: sbx-vmm --restore DIR [--control SOCK] [--vsock SOCK]\n"
     "               [--serial-log PATH] [--id SBXID]\n"
     "               [--idle-timeout DURATION --hibernate-dir DIR]\n"
-    "               [--net POLICY]\n";
+    "               [--net POLICY] [--data-disk TOP [--data-layer PATH]...]\n";
 
 int
 snap_restore_main(int argc, char **argv)
@@ -423,8 +432,10 @@ snap_restore_main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'T' },
 		{ "hibernate-dir", required_argument, NULL, 'H' },
 		{ "net", required_argument, NULL, 'N' },
+		DATADISK_LONG_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct datadisk_opts dopt = { 0 };
 	struct snap_run run = { .report_fd = -1, .mem_fd = -1 };
 	struct snap_image img;
 	struct sbx_buf b = SBX_BUF_INIT;
@@ -465,6 +476,13 @@ snap_restore_main(int argc, char **argv)
 				return SBX_VMM_EXIT_USAGE;
 			}
 			break;
+		case DATADISK_OPT_TOP:
+		case DATADISK_OPT_LAYER:
+			if (datadisk_option(&dopt, o, optarg, &e) < 0) {
+				fprintf(stderr, "sbx-vmm: %s\n", e.msg);
+				return SBX_VMM_EXIT_USAGE;
+			}
+			break;
 		default:
 			fprintf(stderr, "sbx-vmm: unknown or incomplete option "
 			    "'%s'\n%s", argv[optind - 1], restore_usage);
@@ -479,6 +497,13 @@ snap_restore_main(int argc, char **argv)
 		fprintf(stderr, "sbx-vmm: %s\n", e.msg);
 		return SBX_VMM_EXIT_USAGE;
 	}
+	if (dopt.nlayers && !dopt.top) {
+		fprintf(stderr, "sbx-vmm: --data-layer needs --data-disk TOP\n");
+		return SBX_VMM_EXIT_USAGE;
+	}
+	run.data_top = dopt.top;
+	run.data_layers = dopt.layers;
+	run.ndata_layers = dopt.nlayers;
 	run.idle_ms = idle_ms;
 	run.idle_dir = idle_dir;
 	vmm_log_set_id(run.id);

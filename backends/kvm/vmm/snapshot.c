@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/delta.h"
 #include "kvm/vmm/dirty.h"
 #include "kvm/vmm/log.h"
@@ -208,6 +209,9 @@ snap_capture(struct vmm *vm, struct sbx_buf *out, struct sbx_err *e)
 	sbx_buf_reset(out);
 	sbx_buf_add(out, zero, sizeof(zero));
 	cfg = config_json(saved_cfg);
+	if (vm->data_disk)	/* absent: no data disk, as before */
+		json_object_set_new(cfg, "data_disk",
+		    datadisk_config_json(vm));
 	s = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(cfg);
 	snap_rec_add(out, SNAP_T_CONFIG, 0, s, strlen(s));
@@ -550,8 +554,10 @@ ms_since(const struct timespec *t0)
  * only the chunks that changed since are written.
  */
 static json_t *
-snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
+snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since,
+    const char *disk_since)
 {
+	struct datadisk_snap ds = { 0 };
 	struct sbx_err e = { 0 };
 	struct sbx_buf st = SBX_BUF_INIT;
 	struct timespec t0;
@@ -573,6 +579,8 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	unlink(path);	/* an old state must never pair with new memory */
 	snprintf(path, sizeof(path), "%s/delta", dir);
 	unlink(path);	/* nor an old page delta */
+	snprintf(path, sizeof(path), "%s/disk", dir);
+	unlink(path);	/* nor an old disk layer */
 	if (vmm_pause(vm, 5000, &e) < 0)
 		goto fail;
 	r = snap_capture(vm, &st, &e);
@@ -598,11 +606,32 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 		dirty_forget();	/* the logs are spent: no diff from the mark */
 	}
 	free(acc);
+	/*
+	 * The data disk: DIR/disk, then the state (still paused, so no
+	 * write lands in the top between the two), and only then the top
+	 * becomes a layer of the stack and is emptied.
+	 */
+	if (r == 0 && vm->data_disk) {
+		struct file_body b = { .p = st.buf, .plen = st.len };
+
+		snprintf(path, sizeof(path), "%s/disk", dir);
+		r = datadisk_freeze(vm, path, disk_since, &ds, &e);
+		if (r == 0 && (sbytes = write_snap_file(dir, "state", &b,
+		    &e)) < 0)
+			r = (int)sbytes;
+		if (r == 0)
+			r = datadisk_commit(vm, &ds, &e);
+		datadisk_release(&ds);
+		if (r < 0) {	/* the snapshot is incomplete: no state */
+			snprintf(path, sizeof(path), "%s/state", dir);
+			unlink(path);
+		}
+	}
 	vmm_resume(vm);
 	if (r < 0)
 		goto fail;
 	pause_ms = ms_since(&t0);
-	{
+	if (!vm->data_disk) {
 		struct file_body b = { .p = st.buf, .plen = st.len };
 
 		if ((sbytes = write_snap_file(dir, "state", &b, &e)) < 0)
@@ -621,6 +650,8 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since)
 	    "diff", bits != NULL);
 	if (chunk)
 		json_object_set_new(rep, "mark", json_string(dirty_mark()));
+	if (vm->data_disk)
+		datadisk_reply(rep, &ds);
 	if (bits) {
 		size_t i, words = gmem_dirty_words(&vm->mem);
 		json_int_t pages = 0;
@@ -660,8 +691,13 @@ snap_control(struct vmm *vm, const char *op, json_t *req)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 			    "'chunk' must be a power of two from 65536 to "
 			    "1073741824");
+		if (json_object_get(req, "disk_since") &&
+		    !json_is_string(json_object_get(req, "disk_since")))
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "'disk_since' must be a string");
 		return snap_save(vm, dir, c ? (uint64_t)chunk : 0,
-		    json_string_value(json_object_get(req, "since")));
+		    json_string_value(json_object_get(req, "since")),
+		    json_string_value(json_object_get(req, "disk_since")));
 	}
 	if (!strcmp(op, "fork"))
 		return snapfork_control(vm, req);

@@ -3,7 +3,8 @@
  * VM to a directory, and building a VM from saved state (a directory for
  * `sbx-vmm --restore DIR`, or an in-memory image in a fork child).
  *
- * A snapshot directory holds two files (doc/snapshot-format.md):
+ * A snapshot directory holds two files (doc/snapshot-format.md), and a
+ * third, `disk` (a frozen layer, layer.h), when the VM has a data disk:
  *   state   header + records (vCPU, VM, device state, configuration),
  *           CRC32C-checked; refused whole if anything does not verify
  *   memory  guest RAM by host offset, sparse (zero pages are holes);
@@ -121,6 +122,9 @@ struct snap_run {
 	const char *idle_dir;	/* ... into this directory */
 	const char *net;	/* restore: egress policy replacing the
 				   saved one (net_policy.h), or NULL */
+	const char *data_top;	/* data disk top (datadisk.h), or NULL */
+	const char *const *data_layers;	/* its chain, bottom first */
+	size_t ndata_layers;
 };
 
 /* Builds the VM from `img` + `run`, runs it, returns its exit status. */

@@ -1,5 +1,6 @@
 /*
- * virtio_blk.c - virtio block device over a raw image file (devices.h).
+ * virtio_blk.c - virtio block device over a raw image file, or over a
+ * layer stack (the data disk, layer.h) (devices.h).
  *
  * Requests (virtio 1.x section 5.2.6): a 16-byte readable header {type,
  * reserved, sector}, data, and a final device-writable status byte. The
@@ -17,6 +18,7 @@
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/devices.h"
+#include "kvm/vmm/layer.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/mem.h"
 #include "kvm/vmm/virtio.h"
@@ -42,7 +44,8 @@
 struct blk {
 	struct virtio_dev dev;
 	struct virtio_dev_ops ops;
-	int fd;
+	int fd;			/* the raw image, or -1 */
+	struct layer_stack *ls;	/* the data disk's layers, or NULL */
 	bool ro;
 	uint64_t bytes;		/* image size */
 	struct virtq_chain chain;
@@ -86,8 +89,11 @@ chain_iov(struct virtq_chain *c, bool write, uint64_t off, uint64_t len,
 
 /* Full preadv/pwritev at `pos`, retrying short transfers. */
 static int
-blk_rw(struct blk *b, bool write, struct iovec *iov, int n, uint64_t pos)
+blk_rw(struct blk *b, bool write, struct iovec *iov, int n, uint64_t pos,
+    uint64_t len)
 {
+	if (b->ls)
+		return layer_stack_rw(b->ls, write, iov, n, pos, len);
 	while (n > 0) {
 		ssize_t r = write ? pwritev(b->fd, iov, n, pos) :
 		    preadv(b->fd, iov, n, pos);
@@ -142,7 +148,7 @@ blk_request(struct blk *b, struct virtq_chain *c)
 		}
 		n = h.type == T_IN ? chain_iov(c, true, 0, len, b->iov) :
 		    chain_iov(c, false, sizeof(h), len, b->iov);
-		if (blk_rw(b, h.type == T_OUT, b->iov, n, pos) < 0) {
+		if (blk_rw(b, h.type == T_OUT, b->iov, n, pos, len) < 0) {
 			vmm_log("virtio-blk: %s at byte %llu: %s",
 			    h.type == T_IN ? "read" : "write",
 			    (unsigned long long)pos, strerror(errno));
@@ -161,13 +167,23 @@ blk_request(struct blk *b, struct virtq_chain *c)
 		return (int64_t)len + 1;
 	case T_FLUSH:
 		b->flushes++;
-		if (!b->ro && fdatasync(b->fd) < 0) {
+		if (b->ls) {
+			struct sbx_err e = { 0 };
+
+			if (layer_stack_flush(b->ls, &e) < 0) {
+				vmm_log("virtio-blk: flush: %s", e.msg);
+				st = S_IOERR;
+			}
+		} else if (!b->ro && fdatasync(b->fd) < 0) {
 			vmm_log("virtio-blk: flush: %s", strerror(errno));
 			st = S_IOERR;
 		}
 		break;
 	case T_GET_ID: {
 		char id[20] = "sbx-vda";
+
+		if (b->ls)
+			id[6] = 'b';
 
 		len = c->wlen - 1 < sizeof(id) ? c->wlen - 1 : sizeof(id);
 		virtq_chain_write(c, 0, id, len);
@@ -220,14 +236,50 @@ blk_free(struct virtio_dev *d)
 {
 	struct blk *b = d->priv;
 
-	close(b->fd);
+	if (b->fd >= 0)
+		close(b->fd);
+	layer_stack_free(b->ls);	/* flushes the top: a clean exit */
 	free(b);
+}
+
+/* The device around an open image or layer stack. */
+static struct virtio_dev *
+blk_make(int fd, struct layer_stack *ls, bool ro, uint64_t bytes)
+{
+	struct blk *b = xcalloc(1, sizeof(*b));
+
+	b->fd = fd;
+	b->ls = ls;
+	b->ro = ro;
+	b->bytes = bytes;
+	b->ops = (struct virtio_dev_ops){
+		.name = ls ? "blk-data" : "blk",
+		.device_id = VIRTIO_ID_BLOCK,
+		.num_queues = 1,
+		.queue_max = QSIZE,
+		.features = 1ULL << BLK_F_SEG_MAX | 1ULL << BLK_F_BLK_SIZE |
+		    1ULL << BLK_F_FLUSH | (ro ? 1ULL << BLK_F_RO : 0),
+		.config_read = blk_config_read,
+		.queue_notify = blk_notify,
+		.free = blk_free,
+	};
+	virtio_dev_init(&b->dev, &b->ops, b);
+	return &b->dev;
+}
+
+struct virtio_dev *
+virtio_blk_layers_new(struct layer_stack *ls, struct sbx_err *e)
+{
+	if (!ls) {
+		sbx_err_set(e, SBX_EINVAL, "no layer stack for the data disk");
+		return NULL;
+	}
+	return blk_make(-1, ls, false, layer_stack_size(ls));
 }
 
 struct virtio_dev *
 virtio_blk_new(const char *path, bool ro, struct sbx_err *e)
 {
-	struct blk *b;
 	struct stat st;
 	int fd;
 
@@ -249,21 +301,5 @@ virtio_blk_new(const char *path, bool ro, struct sbx_err *e)
 		close(fd);
 		return NULL;
 	}
-	b = xcalloc(1, sizeof(*b));
-	b->fd = fd;
-	b->ro = ro;
-	b->bytes = st.st_size;
-	b->ops = (struct virtio_dev_ops){
-		.name = "blk",
-		.device_id = VIRTIO_ID_BLOCK,
-		.num_queues = 1,
-		.queue_max = QSIZE,
-		.features = 1ULL << BLK_F_SEG_MAX | 1ULL << BLK_F_BLK_SIZE |
-		    1ULL << BLK_F_FLUSH | (ro ? 1ULL << BLK_F_RO : 0),
-		.config_read = blk_config_read,
-		.queue_notify = blk_notify,
-		.free = blk_free,
-	};
-	virtio_dev_init(&b->dev, &b->ops, b);
-	return &b->dev;
+	return blk_make(fd, NULL, ro, (uint64_t)st.st_size);
 }

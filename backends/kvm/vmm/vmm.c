@@ -23,6 +23,7 @@
 #include "kvm/vmm/boot.h"
 #include "kvm/vmm/cpu.h"
 #include "kvm/vmm/devices.h"
+#include "kvm/vmm/layer.h"
 #include "kvm/vmm/layout.h"
 #include "kvm/vmm/log.h"
 #include "kvm/vmm/loop.h"
@@ -223,6 +224,19 @@ devices_setup(struct vmm *vm, const struct vmm_config *cfg,
 		d = virtio_blk_new(cfg->disk, cfg->disk_ro, e);
 		if ((r = device_add(vm, d, e)) < 0)
 			return r;
+	}
+	/* The data disk next: /dev/vdb. */
+	if (cfg->data_top) {
+		struct layer_stack *ls = layer_stack_open(cfg->data_top,
+		    cfg->data_layers, cfg->ndata_layers, cfg->data_size, e);
+
+		if (!ls)
+			return SBX_EINVAL;
+		d = virtio_blk_layers_new(ls, e);
+		if ((r = device_add(vm, d, e)) < 0)
+			return r;
+		vm->data_disk = ls;
+		vm->data_slot = vm->nvdev - 1;
 	}
 	if (cfg->vsock) {
 		d = virtio_vsock_new(cfg->cid, cfg->vsock, vm->loop, e);

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/kvm.h>
@@ -21,6 +22,7 @@
 #include "kvm/vmm/serial.h"
 #include "kvm/vmm/virtio.h"
 
+struct layer_stack;
 struct loop;
 struct sbx_err;
 struct vmm;
@@ -35,6 +37,12 @@ struct vmm_config {
 	unsigned vcpus;
 	const char *disk;	/* NULL: no virtio-blk */
 	bool disk_ro;
+	const char *data_top;	/* data disk (layer.h): its writable top,
+				   or NULL: none */
+	const char *const *data_layers;	/* its frozen layers, bottom first */
+	size_t ndata_layers;
+	uint64_t data_size;	/* disk size: required without layers,
+				   else 0 or the layers' size */
 	bool rng;		/* attach virtio-rng */
 	bool balloon;		/* attach virtio-balloon (last slot) */
 	const char *vsock;	/* host unix socket of virtio-vsock, or NULL */
@@ -71,6 +79,8 @@ struct vmm {
 	struct i8042 kbd;
 	struct virtio_dev *vdev[VIRTIO_MMIO_SLOTS];
 	unsigned nvdev;
+	struct layer_stack *data_disk;	/* owned by its device, or NULL */
+	unsigned data_slot;		/* its MMIO slot */
 	struct loop *loop;
 	uint64_t start_ns;	/* CLOCK_MONOTONIC at vmm_start */
 
