@@ -206,11 +206,11 @@ kvm_disk_learn_mark(struct sbx_sandbox *sb)
 
 	if (!kvm_disk_present(sb))
 		return;
-	rep = kvm_ctl_request(sb->id, json_pack("{s:s}", "op", "status"),
+	rep = kvm_ctl_request(sb->id, json_pack("{s:s}", "op", "stats"),
 	    DISK_CTL_MS, &e);
 	/* Unknown: the next snapshot flattens, which is always right. */
-	kvm_disk_set_mark(sb, rep ? json_string_value(json_object_get(rep,
-	    "disk_mark")) : NULL);
+	kvm_disk_set_mark(sb, json_string_value(json_object_get(
+	    json_object_get(rep, "data_disk"), "mark")));
 	json_decref(rep);
 }
 
