@@ -60,7 +60,8 @@ ok $([ -n "$s2id" ] && [ "${l2#"$l1"}" != "$l2" ] && [ $(echo $l2 | wc -w) = $((
 top2=$(echo $l2 | awk '{ print $NF }')
 ok $([ "$(stat -c %s "$(obj "$top2")")" -lt 16777216 ] && echo 0 || echo 1) \
 	"its new layer holds only the blocks written since ($(stat -c %s "$(obj "$top2")") bytes)"
-echo "# bench: snapshot with 64 MiB on the data disk ${s1ms} ms, added $a1 bytes; next snapshot after a small write added $a2 bytes, layer $(stat -c %s "$(obj "$top2")") bytes"
+top1=$(echo $l1 | awk '{ print $NF }')
+echo "# bench: snapshot with 64 MiB on the data disk ${s1ms} ms, added $a1 bytes (memory and disk), its disk layer $(stat -c %s "$(obj "$top1")") bytes; next snapshot after a small write added $a2 bytes, its layer $(stat -c %s "$(obj "$top2")") bytes"
 
 sbx gc >/dev/null 2>&1
 ok $? "sbx gc runs"
