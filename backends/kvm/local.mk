@@ -12,6 +12,7 @@ sbx_vmm_common = \
 	%reldir%/vmm/devices.h \
 	%reldir%/vmm/i8042.c %reldir%/vmm/i8042.h \
 	%reldir%/vmm/layer.c %reldir%/vmm/layer.h \
+	%reldir%/vmm/layer_file.c %reldir%/vmm/layer_int.h \
 	%reldir%/vmm/layout.h \
 	%reldir%/vmm/log.c %reldir%/vmm/log.h \
 	%reldir%/vmm/loop.c %reldir%/vmm/loop.h \
