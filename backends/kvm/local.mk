@@ -78,6 +78,7 @@ sbx_SOURCES += \
 	%reldir%/backend.c %reldir%/kvm.h \
 	%reldir%/disk.c %reldir%/disk.h \
 	%reldir%/vmm/layer.c %reldir%/vmm/layer.h \
+	%reldir%/vmm/layer_file.c %reldir%/vmm/layer_int.h \
 	%reldir%/image.c %reldir%/image.h \
 	%reldir%/ops-agent.c %reldir%/ops-create.c %reldir%/ops-resize.c \
 	%reldir%/ops-stats.c \

@@ -7,8 +7,10 @@ libsbxcore_a_SOURCES = \
 	%reldir%/banned.h \
 	%reldir%/buf.c %reldir%/buf.h \
 	%reldir%/clock.c %reldir%/clock.h \
+	%reldir%/crc32c.c %reldir%/crc32c.h \
 	%reldir%/err.c %reldir%/err.h \
 	%reldir%/json.c %reldir%/json.h \
+	%reldir%/le.h \
 	%reldir%/log.c %reldir%/log.h \
 	%reldir%/parse.c %reldir%/parse.h \
 	%reldir%/progress.c %reldir%/progress.h \

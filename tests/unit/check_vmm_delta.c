@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "kvm/vmm/delta.h"
 #include "core/banned.h"
@@ -99,11 +100,11 @@ save(uint8_t *p, size_t len, int fix)
 	FILE *f;
 
 	if (fix) {
-		uint32_t c = delta_crc32c(0, p + DELTA_HDR_SIZE,
+		uint32_t c = sbx_crc32c(0, p + DELTA_HDR_SIZE,
 		    len - DELTA_HDR_SIZE);
 
 		memcpy(p + 32, &c, 4);
-		c = delta_crc32c(0, p, 36);
+		c = sbx_crc32c(0, p, 36);
 		memcpy(p + 36, &c, 4);
 	}
 	f = fopen(path, "wb");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "kvm/vmm/layer.h"
 #include "core/banned.h"
@@ -139,7 +140,7 @@ three_layers(const char **paths)
 
 START_TEST(test_crc)
 {
-	ck_assert_uint_eq(layer_crc32c(0, "123456789", 9), 0xe3069283);
+	ck_assert_uint_eq(sbx_crc32c(0, "123456789", 9), 0xe3069283);
 }
 END_TEST
 
@@ -323,7 +324,7 @@ expect_bad(const char *src, const char *what, void (*edit)(uint8_t *,
 static void
 rehdr(uint8_t *b)
 {
-	uint32_t c = layer_crc32c(0, b, 44);
+	uint32_t c = sbx_crc32c(0, b, 44);
 
 	memcpy(b + 44, &c, 4);
 }

@@ -18,66 +18,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/err.h"
+#include "core/le.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/delta.h"
 #include "core/banned.h"
 
 /* Pages read per read(2) when applying. */
 #define APPLY_BATCH 256
-
-uint32_t
-delta_crc32c(uint32_t crc, const void *p, size_t len)
-{
-	static uint32_t table[256];
-	const uint8_t *s = p;
-	size_t i;
-
-	if (!table[1]) {
-		for (i = 0; i < 256; i++) {
-			uint32_t c = i;
-			int k;
-
-			for (k = 0; k < 8; k++)
-				c = c & 1 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
-			table[i] = c;
-		}
-	}
-	crc = ~crc;
-	for (i = 0; i < len; i++)
-		crc = table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static int
 pwrite_all(int fd, const void *p, size_t len, uint64_t off,
@@ -141,8 +90,8 @@ delta_write(int fd, const uint8_t *ram, uint64_t ram_size,
 			    (unsigned long long)offs[i]);
 	idx = xmalloc(n ? n * 8 : 1);
 	for (i = 0; i < n; i++)
-		put64(idx + i * 8, offs[i]);
-	crc = delta_crc32c(0, idx, n * 8);
+		sbx_le_put64(idx + i * 8, offs[i]);
+	crc = sbx_crc32c(0, idx, n * 8);
 	pos = DELTA_HDR_SIZE;
 	if (pwrite_all(fd, idx, n * 8, pos, e) < 0) {
 		free(idx);
@@ -157,19 +106,19 @@ delta_write(int fd, const uint8_t *ram, uint64_t ram_size,
 		while (j < n && offs[j] == offs[j - 1] + DELTA_PAGE)
 			j++;
 		len = (j - i) * DELTA_PAGE;
-		crc = delta_crc32c(crc, ram + offs[i], len);
+		crc = sbx_crc32c(crc, ram + offs[i], len);
 		if (pwrite_all(fd, ram + offs[i], len, pos, e) < 0)
 			return -1;
 		pos += len;
 		i = j;
 	}
 	memcpy(hdr, DELTA_MAGIC, 8);
-	put32(hdr + 8, DELTA_VERSION);
-	put32(hdr + 12, DELTA_HDR_SIZE);
-	put64(hdr + 16, ram_size);
-	put64(hdr + 24, n);
-	put32(hdr + 32, crc);
-	put32(hdr + 36, delta_crc32c(0, hdr, 36));
+	sbx_le_put32(hdr + 8, DELTA_VERSION);
+	sbx_le_put32(hdr + 12, DELTA_HDR_SIZE);
+	sbx_le_put64(hdr + 16, ram_size);
+	sbx_le_put64(hdr + 24, n);
+	sbx_le_put32(hdr + 32, crc);
+	sbx_le_put32(hdr + 36, sbx_crc32c(0, hdr, 36));
 	if (pwrite_all(fd, hdr, sizeof(hdr), 0, e) < 0)
 		return -1;
 	if (ftruncate(fd, (off_t)pos) < 0)
@@ -202,20 +151,20 @@ delta_apply(int fd, uint8_t *ram, uint64_t ram_size, const char *what,
 	if (memcmp(hdr, DELTA_MAGIC, 8) != 0)
 		return sbx_err_set(e, SBX_ECORRUPT, "'%s' is not an sbx page "
 		    "delta (bad magic)", what);
-	if (get32(hdr + 36) != delta_crc32c(0, hdr, 36))
+	if (sbx_le_get32(hdr + 36) != sbx_crc32c(0, hdr, 36))
 		return sbx_err_set(e, SBX_ECORRUPT, "page delta '%s': header "
 		    "checksum mismatch", what);
-	if (get32(hdr + 8) != DELTA_VERSION ||
-	    get32(hdr + 12) != DELTA_HDR_SIZE)
+	if (sbx_le_get32(hdr + 8) != DELTA_VERSION ||
+	    sbx_le_get32(hdr + 12) != DELTA_HDR_SIZE)
 		return sbx_err_set(e, SBX_ENOTSUP, "page delta '%s' has format "
 		    "version %u, this sbx-vmm reads version %d", what,
-		    get32(hdr + 8), DELTA_VERSION);
-	if (get64(hdr + 16) != ram_size)
+		    sbx_le_get32(hdr + 8), DELTA_VERSION);
+	if (sbx_le_get64(hdr + 16) != ram_size)
 		return sbx_err_set(e, SBX_ECORRUPT, "page delta '%s' is for "
 		    "%llu bytes of RAM, this VM has %llu", what,
-		    (unsigned long long)get64(hdr + 16),
+		    (unsigned long long)sbx_le_get64(hdr + 16),
 		    (unsigned long long)ram_size);
-	n = get64(hdr + 24);
+	n = sbx_le_get64(hdr + 24);
 	/* n is bounded by the file before it is multiplied. */
 	if (n > (fsize - DELTA_HDR_SIZE) / DELTA_PAGE_COST ||
 	    DELTA_HDR_SIZE + n * DELTA_PAGE_COST != fsize)
@@ -226,9 +175,9 @@ delta_apply(int fd, uint8_t *ram, uint64_t ram_size, const char *what,
 	offs = xmalloc(n ? n * 8 : 8);
 	if (pread_all(fd, idx, n * 8, DELTA_HDR_SIZE, what, e) < 0)
 		goto out;
-	crc = delta_crc32c(0, idx, n * 8);
+	crc = sbx_crc32c(0, idx, n * 8);
 	for (i = 0; i < n; i++) {
-		offs[i] = get64(idx + i * 8);
+		offs[i] = sbx_le_get64(idx + i * 8);
 		if (offs[i] % DELTA_PAGE || offs[i] >= ram_size ||
 		    (i && offs[i] <= offs[i - 1])) {
 			sbx_err_set(e, SBX_ECORRUPT, "page delta '%s': entry "
@@ -245,13 +194,13 @@ delta_apply(int fd, uint8_t *ram, uint64_t ram_size, const char *what,
 		if (pread_all(fd, buf, k * DELTA_PAGE, DELTA_HDR_SIZE + n * 8 +
 		    i * DELTA_PAGE, what, e) < 0)
 			goto out;
-		crc = delta_crc32c(crc, buf, k * DELTA_PAGE);
+		crc = sbx_crc32c(crc, buf, k * DELTA_PAGE);
 		for (j = 0; j < k; j++)
 			memcpy(ram + offs[i + j], buf + j * DELTA_PAGE,
 			    DELTA_PAGE);
 		i += k;
 	}
-	if (crc != get32(hdr + 32)) {
+	if (crc != sbx_le_get32(hdr + 32)) {
 		sbx_err_set(e, SBX_ECORRUPT, "page delta '%s': checksum "
 		    "mismatch (the delta is corrupted)", what);
 		goto out;

@@ -39,7 +39,4 @@ int64_t delta_write(int fd, const uint8_t *ram, uint64_t ram_size,
 int64_t delta_apply(int fd, uint8_t *ram, uint64_t ram_size,
     const char *what, struct sbx_err *e);
 
-/* CRC32C (Castagnoli) of `len` bytes, continuing from `crc` (start 0). */
-uint32_t delta_crc32c(uint32_t crc, const void *p, size_t len);
-
 #endif

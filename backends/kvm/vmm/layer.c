@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/layer.h"
@@ -83,13 +84,13 @@ map_write(struct layer_stack *s, const uint64_t *bits, uint64_t count,
 	int fd, r = 0;
 
 	memcpy(buf, MAP_MAGIC, 8);
-	put32(buf + 8, MAP_VERSION);
-	put32(buf + 12, MAP_HDR);
-	put64(buf + 16, s->size);
-	put64(buf + 24, count);
+	sbx_le_put32(buf + 8, MAP_VERSION);
+	sbx_le_put32(buf + 12, MAP_HDR);
+	sbx_le_put64(buf + 16, s->size);
+	sbx_le_put64(buf + 24, count);
 	memcpy(buf + MAP_HDR, bits, nb);
-	put32(buf + 32, layer_crc32c(0, buf + MAP_HDR, nb));
-	put32(buf + 36, layer_crc32c(0, buf, 36));
+	sbx_le_put32(buf + 32, sbx_crc32c(0, buf + MAP_HDR, nb));
+	sbx_le_put32(buf + 36, sbx_crc32c(0, buf, 36));
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -143,18 +144,18 @@ map_read(struct layer_stack *s, struct sbx_err *e)
 	} else if (memcmp(buf, MAP_MAGIC, 8)) {
 		r = sbx_err_set(e, SBX_ECORRUPT, "'%s' is not an sbx top map "
 		    "(bad magic)", p);
-	} else if (get32(buf + 36) != layer_crc32c(0, buf, 36)) {
+	} else if (sbx_le_get32(buf + 36) != sbx_crc32c(0, buf, 36)) {
 		r = sbx_err_set(e, SBX_ECORRUPT, "top map '%s': header "
 		    "checksum mismatch", p);
-	} else if (get32(buf + 8) != MAP_VERSION || get32(buf + 12) !=
+	} else if (sbx_le_get32(buf + 8) != MAP_VERSION || sbx_le_get32(buf + 12) !=
 	    MAP_HDR) {
 		r = sbx_err_set(e, SBX_ENOTSUP, "top map '%s': format version "
-		    "%u, this sbx reads version %u", p, get32(buf + 8),
+		    "%u, this sbx reads version %u", p, sbx_le_get32(buf + 8),
 		    MAP_VERSION);
-	} else if (get64(buf + 16) != s->size) {
+	} else if (sbx_le_get64(buf + 16) != s->size) {
 		r = sbx_err_set(e, SBX_EINVAL, "top map '%s' is for a disk of "
 		    "%llu bytes, the disk has %llu", p,
-		    (unsigned long long)get64(buf + 16),
+		    (unsigned long long)sbx_le_get64(buf + 16),
 		    (unsigned long long)s->size);
 	} else if ((uint64_t)st.st_size != want) {
 		r = sbx_err_set(e, SBX_ECORRUPT, "top map '%s' is %s: %lld "
@@ -163,7 +164,7 @@ map_read(struct layer_stack *s, struct sbx_err *e)
 		    (unsigned long long)want);
 	} else if (layer_full_io(fd, false, buf + MAP_HDR, nb, MAP_HDR) < 0) {
 		r = sbx_err_sys(e, "cannot read '%s'", p);
-	} else if (get32(buf + 32) != layer_crc32c(0, buf + MAP_HDR, nb)) {
+	} else if (sbx_le_get32(buf + 32) != sbx_crc32c(0, buf + MAP_HDR, nb)) {
 		r = sbx_err_set(e, SBX_ECORRUPT, "top map '%s': bitmap "
 		    "checksum mismatch", p);
 	} else if (s->nblocks % 8 && buf[MAP_HDR + nb - 1] >>
@@ -173,11 +174,11 @@ map_read(struct layer_stack *s, struct sbx_err *e)
 	} else {
 		memcpy(s->top_bits, buf + MAP_HDR, nb);
 		n = popcount_all(s->top_bits, words(s->nblocks));
-		if (n != get64(buf + 24))
+		if (n != sbx_le_get64(buf + 24))
 			r = sbx_err_set(e, SBX_ECORRUPT, "top map '%s': bitmap "
 			    "has %llu blocks, the header says %llu", p,
 			    (unsigned long long)n,
-			    (unsigned long long)get64(buf + 24));
+			    (unsigned long long)sbx_le_get64(buf + 24));
 		s->top_count = n;
 	}
 	free(buf);

@@ -47,9 +47,6 @@ struct layer_stats {
 	uint64_t size;		/* disk size in bytes */
 };
 
-/* CRC32C (Castagnoli) of `len` bytes, continuing from `crc` (start 0). */
-uint32_t layer_crc32c(uint32_t crc, const void *p, size_t len);
-
 /*
  * Opens and validates the frozen layer at `path` (header, CRCs, bitmap
  * count, exact file size); errors name the file and the field.

@@ -4,45 +4,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/layer.h"
 #include "kvm/vmm/layer_int.h"
 #include "core/banned.h"
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void
-crc_init(void)
-{
-	uint32_t i, j, c;
-
-	for (i = 0; i < 256; i++) {
-		for (c = i, j = 0; j < 8; j++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-uint32_t
-layer_crc32c(uint32_t crc, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	pthread_once(&crc_once, crc_init);
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
 
 /* Full pread/pwrite at `off`; 0 or -1 (errno; EIO for end of file). */
 int
@@ -106,29 +79,29 @@ layer_parse(struct layer *l, struct sbx_err *e)
 	if (memcmp(h, LAYER_MAGIC, 8))
 		return sbx_err_set(e, SBX_ECORRUPT, "'%s' is not an sbx disk "
 		    "layer (bad magic)", p);
-	if (get32(h + 44) != layer_crc32c(0, h, 44))
+	if (sbx_le_get32(h + 44) != sbx_crc32c(0, h, 44))
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': header "
 		    "checksum mismatch", p);
-	if (get32(h + 8) != LAYER_VERSION)
+	if (sbx_le_get32(h + 8) != LAYER_VERSION)
 		return sbx_err_set(e, SBX_ENOTSUP, "layer '%s': format version "
-		    "%u, this sbx reads version %u", p, get32(h + 8),
+		    "%u, this sbx reads version %u", p, sbx_le_get32(h + 8),
 		    LAYER_VERSION);
-	if (get32(h + 12) != HDR_SIZE)
+	if (sbx_le_get32(h + 12) != HDR_SIZE)
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': header size "
-		    "%u, want 4096", p, get32(h + 12));
-	if (get32(h + 24) != LAYER_BLOCK)
+		    "%u, want 4096", p, sbx_le_get32(h + 12));
+	if (sbx_le_get32(h + 24) != LAYER_BLOCK)
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': block size "
-		    "%u, want 4096", p, get32(h + 24));
-	if (get32(h + 28) != 0)
+		    "%u, want 4096", p, sbx_le_get32(h + 24));
+	if (sbx_le_get32(h + 28) != 0)
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': reserved "
-		    "field is %u, want 0", p, get32(h + 28));
-	l->size = get64(h + 16);
+		    "field is %u, want 0", p, sbx_le_get32(h + 28));
+	l->size = sbx_le_get64(h + 16);
 	if (!size_ok(l->size))
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': disk size "
 		    "%llu is not a non-zero multiple of 4096 up to 4 TiB", p,
 		    (unsigned long long)l->size);
 	l->nblocks = l->size / LAYER_BLOCK;
-	l->count = get64(h + 32);
+	l->count = sbx_le_get64(h + 32);
 	if (l->count > l->nblocks)
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': block count "
 		    "%llu exceeds the disk's %llu blocks", p,
@@ -149,7 +122,7 @@ layer_parse(struct layer *l, struct sbx_err *e)
 		return sbx_err_sys(e, "cannot read the bitmap of layer '%s'",
 		    p);
 	}
-	if (get32(h + 40) != layer_crc32c(0, bm, pad)) {
+	if (sbx_le_get32(h + 40) != sbx_crc32c(0, bm, pad)) {
 		free(bm);
 		return sbx_err_set(e, SBX_ECORRUPT, "layer '%s': bitmap "
 		    "checksum mismatch", p);
@@ -305,13 +278,13 @@ layer_writer_finish(struct layer_writer *w, struct sbx_err *e)
 	memcpy(bm, w->bits, map_bytes(w->nblocks));
 	memset(h, 0, sizeof(h));
 	memcpy(h, LAYER_MAGIC, 8);
-	put32(h + 8, LAYER_VERSION);
-	put32(h + 12, HDR_SIZE);
-	put64(h + 16, w->size);
-	put32(h + 24, LAYER_BLOCK);
-	put64(h + 32, w->count);
-	put32(h + 40, layer_crc32c(0, bm, pad));
-	put32(h + 44, layer_crc32c(0, h, 44));
+	sbx_le_put32(h + 8, LAYER_VERSION);
+	sbx_le_put32(h + 12, HDR_SIZE);
+	sbx_le_put64(h + 16, w->size);
+	sbx_le_put32(h + 24, LAYER_BLOCK);
+	sbx_le_put64(h + 32, w->count);
+	sbx_le_put32(h + 40, sbx_crc32c(0, bm, pad));
+	sbx_le_put32(h + 44, sbx_crc32c(0, h, 44));
 	if (layer_full_io(w->fd, true, bm, pad, HDR_SIZE) < 0 ||
 	    layer_full_io(w->fd, true, h, sizeof(h), 0) < 0)
 		r = sbx_err_sys(e, "cannot write '%s'", w->tmp);

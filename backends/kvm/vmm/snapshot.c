@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/crc32c.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/le.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/datadisk.h"
 #include "kvm/vmm/delta.h"
@@ -32,27 +34,6 @@ snap_set_config(const struct vmm_config *cfg)
 	saved_cfg = cfg;
 }
 
-uint32_t
-snap_crc32c(uint32_t crc, const void *p, size_t len)
-{
-	return delta_crc32c(crc, p, len);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static uint32_t
-get32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 void
 snap_rec_add(struct sbx_buf *b, uint32_t tag, uint32_t idx, const void *p,
     size_t len)
@@ -60,9 +41,9 @@ snap_rec_add(struct sbx_buf *b, uint32_t tag, uint32_t idx, const void *p,
 	uint8_t h[12];
 	static const uint8_t pad[8];
 
-	put32(h, tag);
-	put32(h + 4, idx);
-	put32(h + 8, (uint32_t)len);
+	sbx_le_put32(h, tag);
+	sbx_le_put32(h + 4, idx);
+	sbx_le_put32(h + 8, (uint32_t)len);
 	sbx_buf_add(b, h, sizeof(h));
 	sbx_buf_add(b, p, len);
 	sbx_buf_add(b, pad, (8 - (len + 12) % 8) % 8);
@@ -100,11 +81,11 @@ header_fill(struct sbx_buf *out)
 	uint64_t body = out->len - SNAP_HDR_SIZE;
 
 	memcpy(h, SNAP_MAGIC, 8);
-	put32(h + 8, SNAP_VERSION);
-	put32(h + 12, SNAP_HDR_SIZE);
+	sbx_le_put32(h + 8, SNAP_VERSION);
+	sbx_le_put32(h + 12, SNAP_HDR_SIZE);
 	memcpy(h + 16, &body, 8);
-	put32(h + 24, snap_crc32c(0, h + SNAP_HDR_SIZE, body));
-	put32(h + 28, snap_crc32c(0, h, 28));
+	sbx_le_put32(h + 24, sbx_crc32c(0, h + SNAP_HDR_SIZE, body));
+	sbx_le_put32(h + 28, sbx_crc32c(0, h, 28));
 }
 
 int
@@ -121,19 +102,19 @@ snap_image_parse(struct snap_image *img, char *data, size_t len,
 	if (len < SNAP_HDR_SIZE || memcmp(h, SNAP_MAGIC, 8) != 0)
 		return sbx_err_set(e, SBX_ECORRUPT, "%s is not an sbx "
 		    "snapshot state file (bad magic)", what);
-	if (get32(h + 28) != snap_crc32c(0, h, 28))
+	if (sbx_le_get32(h + 28) != sbx_crc32c(0, h, 28))
 		return sbx_err_set(e, SBX_ECORRUPT, "%s: header checksum "
 		    "mismatch", what);
-	if (get32(h + 8) != SNAP_VERSION || get32(h + 12) != SNAP_HDR_SIZE)
+	if (sbx_le_get32(h + 8) != SNAP_VERSION || sbx_le_get32(h + 12) != SNAP_HDR_SIZE)
 		return sbx_err_set(e, SBX_ENOTSUP, "%s: snapshot format "
 		    "version %u, this sbx-vmm reads version %u", what,
-		    get32(h + 8), SNAP_VERSION);
+		    sbx_le_get32(h + 8), SNAP_VERSION);
 	memcpy(&body, h + 16, 8);
 	if (body != len - SNAP_HDR_SIZE)
 		return sbx_err_set(e, SBX_ECORRUPT, "%s is truncated or "
 		    "padded: %zu bytes of records, header says %llu", what,
 		    len - SNAP_HDR_SIZE, (unsigned long long)body);
-	if (get32(h + 24) != snap_crc32c(0, h + SNAP_HDR_SIZE, body))
+	if (sbx_le_get32(h + 24) != sbx_crc32c(0, h + SNAP_HDR_SIZE, body))
 		return sbx_err_set(e, SBX_ECORRUPT, "%s: checksum mismatch "
 		    "(the state file is corrupted)", what);
 	img->rec = xcalloc(cap, sizeof(*img->rec));
@@ -144,9 +125,9 @@ snap_image_parse(struct snap_image *img, char *data, size_t len,
 		if (len - off < 12)
 			return sbx_err_set(e, SBX_ECORRUPT, "%s: record header "
 			    "cut at byte %zu", what, off);
-		r.tag = get32(data + off);
-		r.idx = get32(data + off + 4);
-		r.len = get32(data + off + 8);
+		r.tag = sbx_le_get32(data + off);
+		r.idx = sbx_le_get32(data + off + 4);
+		r.len = sbx_le_get32(data + off + 8);
 		step = 12 + (size_t)r.len;
 		step += (8 - step % 8) % 8;
 		if (r.len > len - off - 12 || step > len - off)

@@ -75,9 +75,6 @@ struct snap_image {
 	size_t nrec;
 };
 
-/* CRC32C (Castagnoli) of `len` bytes, continuing from `crc` (start 0). */
-uint32_t snap_crc32c(uint32_t crc, const void *p, size_t len);
-
 /* Appends one record (8-byte aligned) to a state body. */
 void snap_rec_add(struct sbx_buf *b, uint32_t tag, uint32_t idx,
     const void *p, size_t len);
