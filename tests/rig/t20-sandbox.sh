@@ -77,9 +77,9 @@ else
 fi
 
 # resize of a running sandbox to more memory and fewer vCPUs waits for its
-# next boot; stop drops memory
-# (and the files written since boot, which live in it); start boots the
-# disk clean with the new size.
+# next boot; stop drops memory and keeps the files written since boot
+# (they are on the sandbox's data disk); start boots the disk clean with
+# the new size.
 state() { sbx ls --json | python3 -c "import json,sys; print([s['state'] for s in json.load(sys.stdin) if s['id']=='$1'][0])"; }
 memmib() { sbx exec "$1" -- sh -c 'read -r _ kb _ </proc/meminfo; echo $((kb / 1024))'; }
 sbx exec "$id" -- sh -c 'echo before-stop >/tmp/mark'
@@ -101,8 +101,8 @@ is "$st|$(state "$id")" "0|running" "sbx start boots it again (${ms} ms)"
 mem=$(memmib "$id")
 is "$(sbx exec "$id" -- nproc)|$([ "${mem:-0}" -gt 600 ] && [ "${mem:-0}" -le 768 ] && echo sized)" "1|sized" \
 	"it boots with the new size (nproc 1, MemTotal ${mem} MiB of 768)"
-is "$(sbx exec "$id" -- sh -c 'cat /tmp/mark 2>/dev/null || echo gone')" gone \
-	"files written before the stop are gone (they lived in memory)"
+is "$(sbx exec "$id" -- sh -c 'cat /tmp/mark 2>/dev/null || echo gone')" before-stop \
+	"files written before the stop are still there (the data disk)"
 
 # A killed VMM is noticed.
 pid=$(sbx inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
