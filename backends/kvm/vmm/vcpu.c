@@ -181,9 +181,14 @@ vcpu_exit(struct vcpu *c)
 	case KVM_EXIT_HLT:
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
-		/* A triple fault: where, for the log (a restore gone wrong
-		 * shows here). */
-		vcpu_dump(c, "triple fault (KVM_EXIT_SHUTDOWN)");
+		/*
+		 * A triple fault: where, for the log. On AMD, KVM has already
+		 * INIT the vCPU (the VMCB is undefined after a shutdown), so
+		 * the registers are the reset state (rip 0xfff0) and only a
+		 * KVM exit trace shows where the guest was (tests/rig/suite).
+		 */
+		vcpu_dump(c, "triple fault (KVM_EXIT_SHUTDOWN; on AMD the "
+		    "registers below are KVM's INIT state)");
 		vmm_exit(vm, vm->panic_seen ? SBX_VMM_EXIT_PANIC :
 		    SBX_VMM_EXIT_REBOOT);
 		return -1;
