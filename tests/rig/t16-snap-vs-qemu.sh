@@ -295,6 +295,8 @@ last_tick() { grep -ao 'SBXT_TICK [0-9]*' "$logs/$1.log" | tail -n 1 | cut -d' '
 
 # save_runs VMM STEP ARGS...: N saves, each once the guest printed a new
 # tick; appends "ms" to $logs/VMM.save, sets saved_tick to the last one's.
+# Each save's line shows the size of $saved_files, apparent and allocated
+# (kept in the log even when L1 dies before the summary).
 save_runs() {
 	local v=$1 r out t
 	shift
@@ -305,7 +307,8 @@ save_runs() {
 		wait_tick "$v-src" "${t:-0}"
 		if out=$(drv "$@"); then
 			ok "$v save $r: $(kv "$out" ms) ms (tick $(kv "$out" tick))"
-			echo "#   $out"
+			# shellcheck disable=SC2086 # saved_files: paths without spaces
+			echo "#   $out apparent=$(apparent $saved_files) allocated=$(allocated $saved_files)"
 			kv "$out" ms >>"$logs/$v.save"
 			saved_tick=$(kv "$out" tick)
 			save_line=$out
@@ -367,6 +370,7 @@ done
 if [ -n "$booted" ]; then
 	ok "sbx-vmm boots and fills its memory ($boot_ms ms to the first tick, boot $booted)"
 	grep -a SBXT_TOUCHED "$logs/vmm-src.log" | sed 's/^/#   /'
+	saved_files="$snap/memory $snap/state"
 	save_runs vmm save-vmm "$logs/vmm.sock" "$snap" "$logs/vmm-src.log"
 	v_save_line=$save_line
 	stop_src
@@ -399,6 +403,7 @@ for m in microvm pc; do
 done
 if [ -n "$machine" ]; then
 	ok "qemu -M $machine boots and fills its memory ($boot_ms ms to the first tick)"
+	saved_files=$qfile
 	save_runs qemu save-qemu "$logs/qemu.sock" "$qfile" "$logs/qemu-src.log"
 	q_save_line=$save_line
 	stop_src
