@@ -259,7 +259,7 @@ boot() {
 	t0=$(date +%s%N)
 	"$@" 2>"$logs/$name.err" &
 	src_pid=$!
-	for i in $(seq 1600); do
+	for i in $(seq 960); do	# ~4 min: the rig boots it in ~1 min
 		if grep -aq "SBXT_TICK [0-9]" "$log" 2>/dev/null; then
 			boot_ms=$((($(date +%s%N) - t0) / 1000000))
 			break
