@@ -53,6 +53,21 @@ idle)
 	echo "SBXT_IDLE"
 	while :; do sleep 1; done
 	;;
+touch)
+	# ~200 MiB of guest RAM holding random data (tmpfs pages: neither
+	# zero nor compressible), then a counter every 0.2 s, so a restored
+	# guest shows it runs by printing a higher number.
+	mkdir -p /fill
+	mount -t tmpfs -o size=256m fill /fill
+	dd if=/dev/urandom of=/fill/data bs=1M count=200 2>/dev/null
+	echo "SBXT_TOUCHED $(wc -c </fill/data)"
+	i=0
+	while :; do
+		i=$((i + 1))
+		echo "SBXT_TICK $i"
+		sleep 0.2
+	done
+	;;
 panic)
 	echo c >/proc/sysrq-trigger
 	;;
