@@ -359,8 +359,15 @@ kvm_stop(struct sbx_conn *c, const char *query, struct sbx_err *e)
 		return -1;
 	if (sbx_sandbox_load(c->store, id, &sb, e) < 0)
 		goto out;
-	if (sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid))
+	if (sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid)) {
+		struct sbx_err de = { 0 };
+
 		kvm_disk_sync(&sb);
+		/* A hung VMM must still stop: the disk is then as recorded. */
+		if (kvm_disk_settle(c, &sb, &de) < 0 && !c->quiet)
+			fprintf(stderr, "sbx: warning: %s; the disk keeps what "
+			    "its record lists\n", de.msg);
+	}
 	if (kvm_vmm_kill(&sb, 10000, e) < 0)
 		goto out;
 	rundir_remove(id);

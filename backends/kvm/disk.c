@@ -16,6 +16,7 @@
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "image/ext4.h"
+#include "store/fsutil.h"
 #include "store/manifest.h"
 #include "store/refs.h"
 #include "store/store.h"
@@ -339,4 +340,65 @@ kvm_disk_sync(const struct sbx_sandbox *sb)
 	}
 	free(spec);
 	free(sock);
+}
+
+int
+kvm_disk_settle(struct sbx_conn *c, struct sbx_sandbox *sb,
+    struct sbx_err *e)
+{
+	json_t *rep, *d = json_object_get(sb->extra, KVM_DISK_KEY);
+	const char *want = json_string_value(json_object_get(d, "mark"));
+	const char *have;
+	char *tmp, *disk;
+	int rc, same;
+
+	if (!json_is_object(d))
+		return 0;
+	rep = kvm_ctl_request(sb->id, json_pack("{s:s}", "op", "stats"),
+	    DISK_CTL_MS, e);
+	if (!rep)
+		return -1;
+	have = json_string_value(json_object_get(json_object_get(rep,
+	    "data_disk"), "mark"));
+	same = want && have && !strcmp(want, have);
+	json_decref(rep);
+	if (same)
+		return 0;
+	/*
+	 * The VMM froze a layer the record does not list (an sbx killed
+	 * between the VMM's reply and saving the record): a clean boot from
+	 * the record would miss it. A flattened layer of the whole disk,
+	 * taken now, replaces the chain (its memory half is dropped).
+	 */
+	if (sbx_store_write_begin(c->store, e) < 0)
+		return -1;
+	tmp = sbx_store_path(c->store, "tmp/settle-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		rc = sbx_err_sys(e, "cannot create a directory to save the "
+		    "data disk of '%s'", sb->id);
+		free(tmp);
+		sbx_store_write_done(c->store);
+		return rc;
+	}
+	disk = xasprintf("%s/disk", tmp);
+	rep = kvm_ctl_request(sb->id, json_pack("{s:s, s:s}", "op",
+	    "snapshot", "dir", tmp), 300000, e);
+	rc = rep ? 0 : -1;
+	if (rc == 0 && !json_is_true(json_object_get(rep, "disk_full")))
+		rc = sbx_err_set(e, SBX_EIO, "the VMM of '%s' did not flatten "
+		    "its data disk", sb->id);
+	if (rc == 0)
+		rc = kvm_disk_frozen(c, sb, disk, rep, NULL, e);
+	if (rc == 0)
+		rc = sbx_sandbox_save(c->store, sb, e);
+	sbx_store_write_done(c->store);
+	json_decref(rep);
+	{
+		struct sbx_err ignore;
+
+		sbx_fs_remove_tree(tmp, &ignore);
+	}
+	free(disk);
+	free(tmp);
+	return rc;
 }

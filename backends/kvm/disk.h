@@ -92,6 +92,15 @@ int kvm_disk_absorb(struct sbx_conn *c, struct sbx_sandbox *sb,
  */
 void kvm_disk_sync(const struct sbx_sandbox *sb);
 
+/*
+ * Before running sandbox `sb` is stopped: if its VMM's disk mark is not
+ * the recorded one (an sbx killed after the VMM froze a layer and before
+ * the record listed it), has the VMM write a flattened layer of the whole
+ * disk and makes that the chain, so the next clean boot misses nothing.
+ */
+int kvm_disk_settle(struct sbx_conn *c, struct sbx_sandbox *sb,
+    struct sbx_err *e);
+
 /* {"size", "layers"} of the record, for a snapshot manifest; or NULL. */
 json_t *kvm_disk_manifest(const struct sbx_sandbox *sb);
 
