@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 24
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -75,6 +75,14 @@ is "$(wc -l <"$RIGLOG")" 1 "and only one L1 boot"
 rm -f "$MARK"
 SBX_RIG_RETRY_BEFORE=0 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "no retry once the run has used its time"
+# By default the second run must fit: 1.5 times what the failed script
+# took plus 300 s for the boot, within the budget.
+rm -f "$MARK"
+SBX_RIG_BUDGET=250 SBX_RIG_TESTS="t02" rig
+ok $([ "$rc" != 0 ] && [ "$(wc -l <"$RIGLOG")" = 1 ] && echo 0 || echo 1) "no retry when it would not fit in the budget (250 s)"
+rm -f "$MARK"
+SBX_RIG_BUDGET=400 SBX_RIG_TESTS="t02" rig
+is "$rc|$(wc -l <"$RIGLOG")" "0|2" "a retry when it fits (400 s): the flaky script passes the second time"
 t0=$SECONDS
 SBX_RIG_TESTS="t05" rig
 is "$rc" 0 "a script leaving a child that holds its output passes"
