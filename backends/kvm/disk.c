@@ -130,6 +130,20 @@ kvm_disk_new(struct sbx_conn *c, struct sbx_sandbox *sb, struct sbx_err *e)
 	return rc;
 }
 
+int
+kvm_put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
+    uint64_t *added, struct sbx_err *e)
+{
+	struct stat st;
+	uint64_t alloc = stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+
+	if (sbx_store_hash_path(path, id, e) < 0)
+		return -1;
+	if (added && !sbx_store_object_exists(c->store, id))
+		*added += alloc;
+	return sbx_store_put_path(c->store, path, id, NULL, e);
+}
+
 json_t *
 kvm_disk_paths(struct sbx_conn *c, const struct sbx_sandbox *sb,
     struct sbx_err *e)
@@ -209,43 +223,63 @@ kvm_disk_set_mark(struct sbx_sandbox *sb, const char *mark)
 		json_object_del(d, "mark");
 }
 
+/* The running VMM's disk mark (stats.data_disk.mark) into *mark, or NULL. */
+static int
+vmm_disk_mark(const char *id, char **mark, struct sbx_err *e)
+{
+	json_t *rep = kvm_ctl_request(id, json_pack("{s:s}", "op", "stats"),
+	    DISK_CTL_MS, e);
+	const char *m;
+
+	*mark = NULL;
+	if (!rep)
+		return -1;
+	m = json_string_value(json_object_get(json_object_get(rep,
+	    "data_disk"), "mark"));
+	*mark = m ? xstrdup(m) : NULL;
+	json_decref(rep);
+	return 0;
+}
+
 void
 kvm_disk_learn_mark(struct sbx_sandbox *sb)
 {
 	struct sbx_err e;
-	json_t *rep;
+	char *mark;
 
 	if (!kvm_disk_present(sb))
 		return;
-	rep = kvm_ctl_request(sb->id, json_pack("{s:s}", "op", "stats"),
-	    DISK_CTL_MS, &e);
 	/* Unknown: the next snapshot flattens, which is always right. */
-	kvm_disk_set_mark(sb, json_string_value(json_object_get(
-	    json_object_get(rep, "data_disk"), "mark")));
-	json_decref(rep);
+	vmm_disk_mark(sb->id, &mark, &e);
+	kvm_disk_set_mark(sb, mark);
+	free(mark);
 }
 
 int
 kvm_disk_frozen(struct sbx_conn *c, struct sbx_sandbox *sb,
     const char *path, json_t *rep, uint64_t *added, struct sbx_err *e)
 {
+	return kvm_disk_frozen_as(c, sb, path, json_is_true(json_object_get(
+	    rep, "disk_full")), json_string_value(json_object_get(rep,
+	    "disk_mark")), added, e);
+}
+
+int
+kvm_disk_frozen_as(struct sbx_conn *c, struct sbx_sandbox *sb,
+    const char *path, int full, const char *mark, uint64_t *added,
+    struct sbx_err *e)
+{
 	json_t *d = json_object_get(sb->extra, KVM_DISK_KEY), *layers;
 	struct sbx_oid id;
-	struct stat st;
-	int full = json_is_true(json_object_get(rep, "disk_full"));
 
 	if (!json_is_object(d))
 		return 0;
 	/* The record no longer describes the VMM's stack until stored. */
 	json_object_del(d, "mark");
-	if (stat(path, &st) < 0)
+	if (access(path, F_OK) < 0)
 		return sbx_err_sys(e, "the VMM wrote no data disk layer '%s'",
 		    path);
-	if (sbx_store_hash_path(path, &id, e) < 0)
-		return -1;
-	if (!sbx_store_object_exists(c->store, &id) && added)
-		*added += (uint64_t)st.st_blocks * 512;
-	if (sbx_store_put_path(c->store, path, &id, NULL, e) < 0)
+	if (kvm_put_counted(c, path, &id, added, e) < 0)
 		return -1;
 	layers = full ? json_array() : json_deep_copy(json_object_get(d,
 	    "layers"));
@@ -255,8 +289,7 @@ kvm_disk_frozen(struct sbx_conn *c, struct sbx_sandbox *sb,
 	}
 	json_array_append_new(layers, sbx_manifest_ref_json(&id));
 	json_object_set_new(d, "layers", layers);
-	kvm_disk_set_mark(sb, json_string_value(json_object_get(rep,
-	    "disk_mark")));
+	kvm_disk_set_mark(sb, mark);
 	return 0;
 }
 
@@ -304,7 +337,6 @@ kvm_disk_absorb(struct sbx_conn *c, struct sbx_sandbox *sb,
 {
 	char *dir = kvm_sbfile(c, sb->id, "hibernate");
 	char *path = xasprintf("%s/disk", dir);
-	json_t *full = json_pack("{s:b}", "disk_full", 1);
 	int rc = 0;
 
 	/*
@@ -315,12 +347,11 @@ kvm_disk_absorb(struct sbx_conn *c, struct sbx_sandbox *sb,
 	if (kvm_disk_present(sb) && access(path, F_OK) == 0) {
 		rc = sbx_store_write_begin(c->store, e);
 		if (rc == 0)
-			rc = kvm_disk_frozen(c, sb, path, full, NULL, e);
+			rc = kvm_disk_frozen_as(c, sb, path, 1, NULL, NULL, e);
 		if (rc == 0)
 			rc = sbx_sandbox_save(c->store, sb, e);
 		sbx_store_write_done(c->store);
 	}
-	json_decref(full);
 	free(path);
 	free(dir);
 	return rc;
@@ -348,20 +379,15 @@ kvm_disk_settle(struct sbx_conn *c, struct sbx_sandbox *sb,
 {
 	json_t *rep, *d = json_object_get(sb->extra, KVM_DISK_KEY);
 	const char *want = json_string_value(json_object_get(d, "mark"));
-	const char *have;
-	char *tmp, *disk;
+	char *tmp, *disk, *have;
 	int rc, same;
 
 	if (!json_is_object(d))
 		return 0;
-	rep = kvm_ctl_request(sb->id, json_pack("{s:s}", "op", "stats"),
-	    DISK_CTL_MS, e);
-	if (!rep)
+	if (vmm_disk_mark(sb->id, &have, e) < 0)
 		return -1;
-	have = json_string_value(json_object_get(json_object_get(rep,
-	    "data_disk"), "mark"));
 	same = want && have && !strcmp(want, have);
-	json_decref(rep);
+	free(have);
 	if (same)
 		return 0;
 	/*

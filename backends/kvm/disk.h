@@ -36,6 +36,13 @@ struct sbx_strvec;
 #define KVM_MIN_DISK (64ULL << 20)
 #define KVM_DISK_TOP "disk.top"		/* in the sandbox's directory */
 
+/*
+ * Stores file `path` as an object, moving it in (hashing it once); adds
+ * its allocated size to *added (may be NULL) if the store lacked it.
+ */
+int kvm_put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
+    uint64_t *added, struct sbx_err *e);
+
 /* 1 if `sb` has a data disk record. */
 int kvm_disk_present(const struct sbx_sandbox *sb);
 
@@ -70,6 +77,10 @@ void kvm_disk_since(const struct sbx_sandbox *sb, json_t *req);
  */
 int kvm_disk_frozen(struct sbx_conn *c, struct sbx_sandbox *sb,
     const char *path, json_t *rep, uint64_t *added, struct sbx_err *e);
+/* The same with "disk_full" and "disk_mark" given (mark may be NULL). */
+int kvm_disk_frozen_as(struct sbx_conn *c, struct sbx_sandbox *sb,
+    const char *path, int full, const char *mark, uint64_t *added,
+    struct sbx_err *e);
 
 /* Records `mark` (may be NULL: unknown) as the VMM's mark for the chain. */
 void kvm_disk_set_mark(struct sbx_sandbox *sb, const char *mark);

@@ -198,9 +198,9 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	 */
 	if (kvm_disk_present(&sb)) {
 		disk = xasprintf("%s/disk", dir);
-		if (sbx_store_write_begin(c->store, e) < 0 ||
-		    (locked = 1, kvm_disk_frozen(c, &sb, disk, rep, NULL,
-		    e)) < 0 || sbx_sandbox_save(c->store, &sb, e) < 0) {
+		locked = sbx_store_write_begin(c->store, e) == 0;
+		if (!locked || kvm_disk_frozen(c, &sb, disk, rep, NULL, e) < 0 ||
+		    sbx_sandbox_save(c->store, &sb, e) < 0) {
 			json_decref(rep);
 			goto out;
 		}
@@ -454,32 +454,6 @@ out:
 	return rc;
 }
 
-/* Allocated bytes of a (sparse) file, for "what a snapshot added". */
-static uint64_t
-file_alloc(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
-}
-
-/*
- * Stores file `path` as an object (hashing it once, then linking it in);
- * adds its allocated size to *added if the store did not have it yet.
- */
-static int
-put_counted(struct sbx_conn *c, const char *path, struct sbx_oid *id,
-    uint64_t *added, struct sbx_err *e)
-{
-	uint64_t alloc = file_alloc(path);
-
-	if (sbx_store_hash_path(path, id, e) < 0)
-		return -1;
-	if (!sbx_store_object_exists(c->store, id))
-		*added += alloc;
-	return sbx_store_put_path(c->store, path, id, NULL, e);
-}
-
 /*
  * Moves a snapshot directory written by the VMM in chunked layout
  * (DIR/state, DIR/memory.d/<offset>) into the store: one object per
@@ -510,7 +484,7 @@ store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
 
 	*added = 0;
 	path = xasprintf("%s/state", dir);
-	r = put_counted(c, path, &id, added, e);
+	r = kvm_put_counted(c, path, &id, added, e);
 	free(path);
 	if (r == 0)
 		json_object_set_new(m, "state", sbx_manifest_ref_json(&id));
@@ -521,7 +495,7 @@ store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
 		if (de->d_name[0] == '.')
 			continue;
 		path = xasprintf("%s/%s", mdir, de->d_name);
-		r = put_counted(c, path, &id, added, e);
+		r = kvm_put_counted(c, path, &id, added, e);
 		free(path);
 		if (r == 0)
 			json_object_set_new(chunks, de->d_name,
@@ -540,7 +514,7 @@ store_snapdir(struct sbx_conn *c, const char *dir, uint64_t size, json_t *m,
 	 */
 	path = xasprintf("%s/delta", dir);
 	if (r == 0 && access(path, F_OK) == 0) {
-		r = put_counted(c, path, &id, added, e);
+		r = kvm_put_counted(c, path, &id, added, e);
 		if (r == 0)
 			json_object_set_new(json_object_get(m, "memory"),
 			    "delta", sbx_manifest_ref_json(&id));
@@ -619,11 +593,10 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	char *tmp = NULL;
 	char ref[SBX_MANIFEST_REF_SIZE];
 	json_t *rep, *req, *m = NULL, *base = NULL, *dirty = NULL;
-	json_t *disk_rep = NULL;
-	char *since = NULL, *mark = NULL, *disk;
+	char *since = NULL, *mark = NULL, *disk_mark = NULL, *disk;
 	json_int_t written = 0, dirty_pages = 0, delta_pages = 0;
 	uint64_t added = 0;
-	int rc = -1, locked = 0, diff = 0, r;
+	int rc = -1, locked = 0, diff = 0, disk_full = 0, r;
 
 	memset(out, 0, sizeof(*out));
 	if (open_running(c, query, &sb, &lk, e) < 0)
@@ -652,9 +625,10 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	rep = kvm_ctl_request(sb.id, req, SNAP_CTL_MS, e);
 	if (!rep)
 		goto out;
-	disk_rep = json_pack("{s:O?, s:O?}", "disk_full",
-	    json_object_get(rep, "disk_full"), "disk_mark",
-	    json_object_get(rep, "disk_mark"));
+	disk_full = json_is_true(json_object_get(rep, "disk_full"));
+	if (json_string_value(json_object_get(rep, "disk_mark")))
+		disk_mark = xstrdup(json_string_value(json_object_get(rep,
+		    "disk_mark")));
 	diff = json_is_true(json_object_get(rep, "diff")) && base;
 	written = json_integer_value(json_object_get(rep, "memory_bytes"));
 	mark = json_string_value(json_object_get(rep, "mark")) ?
@@ -680,7 +654,8 @@ kvm_snapshot(struct sbx_conn *c, const char *query, const char *message,
 	if (kvm_disk_present(&sb)) {
 		/* The frozen top of the data disk ends the chain. */
 		disk = xasprintf("%s/disk", tmp);
-		r = kvm_disk_frozen(c, &sb, disk, disk_rep, &added, e);
+		r = kvm_disk_frozen_as(c, &sb, disk, disk_full, disk_mark,
+		    &added, e);
 		free(disk);
 		if (r < 0)
 			goto out;
@@ -724,7 +699,7 @@ out:
 	json_decref(m);
 	json_decref(base);
 	json_decref(dirty);
-	json_decref(disk_rep);
+	free(disk_mark);
 	free(since);
 	free(mark);
 	free(tmp);

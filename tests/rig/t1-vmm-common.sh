@@ -22,6 +22,33 @@ check() { # check DESCRIPTION COMMAND...
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 finish() { [ $failures = 0 ] && exit 0; exit 1; }
 
+# sbx-vmm's control socket (doc/vmm-control.md): one request per argument
+# after the socket path, each reply line printed; waits up to 60 s for the
+# socket to appear.
+client() {
+	python3 - "$@" <<'PY'
+import socket, sys, time
+path = sys.argv[1]
+for _ in range(600):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        break
+    except OSError:
+        s.close()
+        time.sleep(0.1)
+else:
+    sys.exit("cannot connect to " + path)
+f = s.makefile("rw")
+for a in sys.argv[2:]:
+    f.write(a + "\n")
+    f.flush()
+    print(f.readline().strip(), flush=True)
+PY
+}
+# field JSON-LINE KEY: the first value of KEY in a reply line.
+field() { grep -o '"'"$2"'":"\{0,1\}[^,"}]*' <<<"$1" | head -n 1 | sed 's/^"[^"]*":"\{0,1\}//'; }
+
 # The L2 guest's /init. Kernel parameter sbxt.mode= picks what it does.
 guest_init() {
 	cat <<'INIT'

@@ -47,29 +47,6 @@ mkdir -p "$L"
 snap=/tmp/sbxt-snap
 rm -rf "$snap" "$snap-bad" "$snap-short"
 
-# One request per argument, prints the reply line.
-client() {
-	python3 - "$@" <<'PY'
-import socket, sys, time
-path = sys.argv[1]
-for _ in range(600):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(path)
-        break
-    except OSError:
-        s.close()
-        time.sleep(0.1)
-else:
-    sys.exit("cannot connect to " + path)
-f = s.makefile("rw")
-for a in sys.argv[2:]:
-    f.write(a + "\n")
-    f.flush()
-    print(f.readline().strip(), flush=True)
-PY
-}
-field() { grep -o '"'"$2"'":"\{0,1\}[^,"}]*' <<<"$1" | head -n 1 | sed 's/^"[^"]*":"\{0,1\}//'; }
 # Last counter value in a serial log (0 if none).
 count() { grep -o 'SBXT_COUNT [0-9]*' "$L/$1.log" 2>/dev/null | tail -n 1 | awk '{ print $2 + 0 } END { if (!NR) print 0 }'; }
 uptime_at() { grep "SBXT_COUNT $2 " "$L/$1.log" | head -n 1 | sed 's/.*up=\([0-9.]*\).*/\1/'; }

@@ -80,28 +80,6 @@ rm -rf "$D"
 mkdir -p "$D"
 pids=
 
-client() {
-	python3 - "$@" <<'PY'
-import socket, sys, time
-path = sys.argv[1]
-for _ in range(600):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(path)
-        break
-    except OSError:
-        s.close()
-        time.sleep(0.1)
-else:
-    sys.exit("cannot connect to " + path)
-f = s.makefile("rw")
-for a in sys.argv[2:]:
-    f.write(a + "\n")
-    f.flush()
-    print(f.readline().strip(), flush=True)
-PY
-}
-field() { grep -o '"'"$2"'":"\{0,1\}[^,"}]*' <<<"$1" | head -n 1 | sed 's/^"[^"]*":"\{0,1\}//'; }
 # The guest's command: the first sector of its /dev/vda.
 say() {
 	dd if=/dev/zero of="$D/cmd.img" bs=512 count=1 conv=notrunc 2>/dev/null

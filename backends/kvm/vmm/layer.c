@@ -43,34 +43,6 @@ struct layer_stack {
 	struct layer_stats st;
 };
 
-/* Full preadv/pwritev; `iov` is consumed (modified). */
-static int
-full_iov(int fd, bool write, struct iovec *iov, int n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) :
-		    preadv(fd, iov, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0)
-			errno = EIO;
-		if (r <= 0)
-			return -1;
-		off += (uint64_t)r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
 /* --- the writable top -------------------------------------------------- */
 
 /* Writes TOP.map from `bits` (`count` blocks) atomically. */
@@ -403,7 +375,7 @@ stack_read(struct layer_stack *s, struct cursor *c, uint64_t pos,
 			for (i = 0; i < k; i++)
 				memset(s->scratch[i].iov_base, 0,
 				    s->scratch[i].iov_len);
-		} else if (full_iov(fd, false, s->scratch, k, foff +
+		} else if (layer_full_iov(fd, false, s->scratch, k, foff +
 		    pos % LAYER_BLOCK) < 0) {
 			return -1;
 		}
@@ -435,7 +407,7 @@ stack_write(struct layer_stack *s, struct cursor *c, uint64_t pos,
 		if (pos == start && end - pos >= LAYER_BLOCK) {
 			nb = (end - pos) / LAYER_BLOCK;
 			k = cursor_take(s, c, nb * LAYER_BLOCK);
-			if (full_iov(s->top_fd, true, s->scratch, k, pos) < 0)
+			if (layer_full_iov(s->top_fd, true, s->scratch, k, pos) < 0)
 				return -1;
 			for (i = 0; i < nb; i++)
 				top_set(s, b + i);

@@ -17,13 +17,13 @@
 #include "kvm/vmm/layer_int.h"
 #include "core/banned.h"
 
-/* Full pread/pwrite at `off`; 0 or -1 (errno; EIO for end of file). */
+/* Full preadv/pwritev at `off`; `iov` is consumed (modified). */
 int
-layer_full_io(int fd, bool write, void *p, size_t len, uint64_t off)
+layer_full_iov(int fd, bool write, struct iovec *iov, int n, uint64_t off)
 {
-	while (len) {
-		ssize_t r = write ? pwrite(fd, p, len, (off_t)off) :
-		    pread(fd, p, len, (off_t)off);
+	while (n > 0) {
+		ssize_t r = write ? pwritev(fd, iov, n, (off_t)off) :
+		    preadv(fd, iov, n, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -31,11 +31,26 @@ layer_full_io(int fd, bool write, void *p, size_t len, uint64_t off)
 			errno = EIO;
 		if (r <= 0)
 			return -1;
-		p = (char *)p + r;
-		len -= (size_t)r;
 		off += (uint64_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
 	}
 	return 0;
+}
+
+int
+layer_full_io(int fd, bool write, void *p, size_t len, uint64_t off)
+{
+	struct iovec iov = { p, len };
+
+	return len ? layer_full_iov(fd, write, &iov, 1, off) : 0;
 }
 
 /* fsync of the directory holding `path` (after a rename into it). */

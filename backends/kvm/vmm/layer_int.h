@@ -100,6 +100,9 @@ layer_off(const struct layer *l, uint64_t b)
 
 /* Full pread/pwrite at `off`; 0 or -1 (errno; EIO for end of file). */
 int layer_full_io(int fd, bool write, void *p, size_t len, uint64_t off);
+/* The same over `iov[0..n)`, which is consumed (modified). */
+int layer_full_iov(int fd, bool write, struct iovec *iov, int n,
+    uint64_t off);
 /* fsync of the directory holding `path` (after a rename into it). */
 void layer_fsync_parent(const char *path);
 /* True if the 4096 bytes at `p` are all zero. */
