@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 tpl=$SBX_TOP_SRCDIR/tests/rig/webapp.yaml
 get8000='import socket; s=socket.create_connection(("127.0.0.1", 8000)); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); print(s.recv(300).decode().split("\r\n\r\n")[1].strip())'
-echo "1..23"
+echo "1..25"
 
 t0=$(now_ms)
 snap=$(sbx build "$tpl" 2>"$T/build.err")
@@ -37,6 +37,8 @@ grep -q "step 2/2: python3 answer.py" "$T/build.err"
 ok $? "the build names each step as it runs it"
 grep -qx "42" "$T/build.err"
 ok $? "the steps' output streams to the terminal"
+grep -qx "egress: ConnectionRefusedError fast" "$T/build.err"
+ok $? "a build step (booted image) runs under the template's egress rule: the denied address fails at once"
 grep -q "waiting for port 8000" "$T/build.err"
 ok $? "it waits for the ready port"
 is "$(echo "$snap" | grep -cE '^[0-9a-f]{64}$')" 1 "it prints the template snapshot's id"
@@ -123,7 +125,26 @@ is "$(sbx run webapp -- python3 /srv/app/answer.py 2>&1)" 42 \
 # A good change of step 2: built from the cached step 1; the old step 2
 # entry of the step cache is dropped, step 1's kept.
 before=$(ls "$SBX_HOME/refs/build" | sort)
-sed 's|^  - python3 answer.py|  - python3 answer.py \&\& echo again|' "$tpl" >"$T/webapp.yaml"
+# This step also fetches a file from a web server on L1's loopback
+# through 10.0.2.2, as apt-get or pip would fetch from a mirror.
+mkdir -p "$T/www"; echo "package-from-L1" >"$T/www/pkg.txt"
+(cd "$T/www" && exec python3 -m http.server --bind 127.0.0.1 18082 >/dev/null 2>&1) &
+www=$!
+fetch='import socket; s=socket.create_connection(("10.0.2.2", 18082), timeout=30); s.sendall(b"GET /pkg.txt HTTP/1.0\r\n\r\n"); d=b""
+while True:
+    b=s.recv(4096)
+    if not b: break
+    d+=b
+print("fetched:", d.split(b"\r\n\r\n", 1)[1].decode().strip())'
+python3 - "$tpl" "$T/webapp.yaml" "$fetch" <<'PY'
+import sys
+src, dst, code = sys.argv[1:]
+step = "  - |\n    python3 answer.py && echo again\n" + \
+    "".join("    " + l + "\n" for l in ("python3 -c '" + code + "'").split("\n"))
+s = open(src).read()
+assert "  - python3 answer.py\n" in s
+open(dst, "w").write(s.replace("  - python3 answer.py\n", step))
+PY
 ev=$(sbx --json build "$T/webapp.yaml" 2>"$T/b3.err")
 st=$?
 after=$(ls "$SBX_HOME/refs/build" | sort)
@@ -131,5 +152,8 @@ is "$st|$(echo "$after" | wc -l)|$(comm -12 <(echo "$before") <(echo "$after") |
 	"a changed step rebuilds from the cache and drops the step cache entry it replaced"
 is "$(echo "$ev" | events)" "image restore step step_done start wait_ready snapshot done" \
 	"its events: restore after step 1, step 2, start, ready, snapshot"
+kill "$www" 2>/dev/null
+is "$(grep '^fetched:' "$T/b3.err")" "fetched: package-from-L1" \
+	"a build step (restored after step 1) fetches a file from L1 through 10.0.2.2"
 echo "# bench: sbx build webapp (boot + 2 steps + start + ready + snapshot) ${build_ms} ms; run webapp (restore + exec + rm) ${run_ms} ms; cached rebuild ${again_ms} ms"
 exit $failed
