@@ -119,7 +119,7 @@ relay_main(void *arg)
 	    r->b->port_connect(conn, r->query, r->guest, &tfd, &e) < 0)
 		fprintf(stderr, "sbx port: %s\n", e.msg);
 	else
-		sbx_fd_splice(r->fd, tfd, NULL);
+		sbx_fd_splice(r->fd, tfd, NULL, 0);
 	if (tfd >= 0)
 		close(tfd);
 	if (conn)

@@ -20,6 +20,7 @@ static const char *serve_listen;
 static const char *serve_unix;
 static long long serve_max_conns = 256;
 static uint64_t serve_timeout_ms = 30000;
+static uint64_t serve_tunnel_idle_ms = 600000;
 static const char *serve_tls_cert;
 static const char *serve_tls_key;
 
@@ -34,6 +35,9 @@ static const struct sbx_option serve_options[] = {
 	{ 0, "timeout", SBX_OPT_DURATION, &serve_timeout_ms, "DURATION",
 	  "close idle or stalled connections after this (default 30s)", 0,
 	  0 },
+	{ 0, "tunnel-idle", SBX_OPT_DURATION, &serve_tunnel_idle_ms,
+	  "DURATION", "close a proxied WebSocket or tunnel after this long "
+	  "without traffic either way (default 10m; 0 = never)", 0, 0 },
 	{ 0, "tls-cert", SBX_OPT_STRING, &serve_tls_cert, "FILE",
 	  "serve HTTPS with this PEM certificate (chain)", 0, 0 },
 	{ 0, "tls-key", SBX_OPT_STRING, &serve_tls_key, "FILE",
@@ -72,6 +76,9 @@ serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
 		    "together");
 	if (serve_timeout_ms < 1000)
 		return sbx_usage_error(ctx, "--timeout must be at least 1s");
+	if (serve_tunnel_idle_ms > 7ull * 24 * 3600 * 1000)
+		return sbx_usage_error(ctx, "--tunnel-idle must be at most 7d "
+		    "(0 = never)");
 	sbx_err_clear(&e);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.backend = ctx->backend;	/* kvm, or remote with --remote */
@@ -88,6 +95,7 @@ serve_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	cfg.bcfg.quiet = 1;
 	cfg.max_conns = (unsigned)serve_max_conns;
 	cfg.timeout_s = (unsigned)(serve_timeout_ms / 1000);
+	cfg.tunnel_idle_ms = (unsigned)serve_tunnel_idle_ms;
 	cfg.log_requests = !ctx->quiet;
 	cfg.tls_cert = serve_tls_cert;
 	cfg.tls_key = serve_tls_key;

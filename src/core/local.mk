@@ -30,6 +30,7 @@ tests_unit_check_sbx_SOURCES += \
 	tests/unit/check_parse.c \
 	tests/unit/check_progress.c \
 	tests/unit/check_run.c \
+	tests/unit/check_splice.c \
 	tests/unit/check_strvec.c \
 	tests/unit/check_table.c \
 	tests/unit/check_utf8.c

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "core/clock.h"
 #include "core/splice.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
@@ -13,8 +14,8 @@
 #define SLICE_MS 250
 #define SPLICE_BUF (64 * 1024)
 
-void
-sbx_fd_splice(int a, int b, const int *stop)
+int
+sbx_fd_splice(int a, int b, const int *stop, unsigned idle_ms)
 {
 	struct {
 		int from, to, eof;
@@ -22,7 +23,8 @@ sbx_fd_splice(int a, int b, const int *stop)
 		size_t len, off;
 	} d[2] = { { a, b, 0, NULL, 0, 0 }, { b, a, 0, NULL, 0, 0 } };
 	struct pollfd p[2];
-	int i, n;
+	uint64_t last = sbx_clock_ms();
+	int i, n, idle = 0;
 	ssize_t k;
 
 	d[0].buf = xmalloc(SPLICE_BUF);
@@ -51,6 +53,10 @@ sbx_fd_splice(int a, int b, const int *stop)
 		n = poll(p, 2, SLICE_MS);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (idle_ms && sbx_clock_ms() - last >= idle_ms) {
+			idle = 1;
+			break;
+		}
 		if (n <= 0)
 			continue;
 		for (i = 0; i < 2; i++) {
@@ -72,6 +78,7 @@ sbx_fd_splice(int a, int b, const int *stop)
 				}
 				d[i].len = (size_t)k;
 				d[i].off = 0;
+				last = sbx_clock_ms();
 			}
 			if (d[i].len > d[i].off && (p[w].revents &
 			    (POLLOUT | POLLERR | POLLHUP))) {
@@ -86,6 +93,7 @@ sbx_fd_splice(int a, int b, const int *stop)
 					break;
 				}
 				d[i].off += (size_t)k;
+				last = sbx_clock_ms();
 				if (d[i].off == d[i].len)
 					d[i].len = d[i].off = 0;
 			}
@@ -93,4 +101,5 @@ sbx_fd_splice(int a, int b, const int *stop)
 	}
 	free(d[0].buf);
 	free(d[1].buf);
+	return idle;
 }

@@ -348,8 +348,11 @@ upgraded_main(void *arg)
 		else
 			px->off += (size_t)n;
 	}
-	if (ok)
-		sbx_fd_splice(u->sock, px->fd, &srv->stopping);
+	if (ok && sbx_fd_splice(u->sock, px->fd, &srv->stopping,
+	    srv->tunnel_idle_ms) && srv->log_requests)
+		fprintf(stderr, "sbx serve: closed an upgraded connection to "
+		    "guest port %u after %u ms without traffic\n", px->port,
+		    srv->tunnel_idle_ms);
 	proxy_free(px);
 	free(u->extra);
 	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);

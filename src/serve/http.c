@@ -493,6 +493,7 @@ sbx_serve_start(const struct sbx_serve_cfg *cfg, struct sbx_server **out,
 		srv->bcfg.token = srv->token = xstrdup(cfg->bcfg.token);
 	srv->log_requests = cfg->log_requests;
 	srv->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
+	srv->tunnel_idle_ms = cfg->tunnel_idle_ms;
 	r = sbx_token_db_open(cfg->home, &srv->tokens, e);
 	if (r < 0)
 		goto fail;

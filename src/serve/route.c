@@ -220,12 +220,13 @@ h_meta(struct req *r)
 		if (backend_has(r->srv->backend, ops[i].name))
 			json_array_append_new(caps, json_string(ops[i].name));
 	return reply_json(r, 200, json_pack("{s:s, s:i, s:s, s:o, s:s, "
-	    "s:{s:I, s:I, s:I}}", "version", PACKAGE_VERSION, "api", 1,
+	    "s:{s:I, s:I, s:I, s:I}}", "version", PACKAGE_VERSION, "api", 1,
 	    "backend", r->srv->backend->name, "capabilities", caps,
 	    "scope", sbx_token_scope_name(r->scope), "limits",
 	    "json_body", (json_int_t)SBX_SERVE_JSON_MAX,
 	    "exec_body", (json_int_t)SBX_SERVE_EXEC_MAX,
-	    "header", (json_int_t)SBX_SERVE_HEADER_MAX));
+	    "header", (json_int_t)SBX_SERVE_HEADER_MAX,
+	    "tunnel_idle_ms", (json_int_t)r->srv->tunnel_idle_ms));
 }
 
 static json_t *

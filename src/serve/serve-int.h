@@ -31,6 +31,7 @@ struct sbx_server {
 	struct sbx_token_db *tokens;
 	int log_requests;
 	unsigned timeout_s;		/* idle connection timeout */
+	unsigned tunnel_idle_ms;	/* idle upgraded connection, 0 never */
 	int stopping;			/* set (atomically) by stop: streams
 					   end so connection threads exit */
 	int lfd;			/* listening socket */

@@ -36,6 +36,7 @@ struct sbx_serve_cfg {
 	struct sbx_backend_cfg bcfg;	/* how each request opens it */
 	unsigned max_conns;	/* 0 = 256 */
 	unsigned timeout_s;	/* idle/slow client timeout, 0 = 30 */
+	unsigned tunnel_idle_ms;	/* idle WebSocket/tunnel, 0 = never */
 	const char *tls_cert;	/* PEM certificate chain file: HTTPS */
 	const char *tls_key;	/* PEM private key file (with tls_cert) */
 	int log_requests;	/* one line per request on stderr */

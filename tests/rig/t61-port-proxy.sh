@@ -3,8 +3,8 @@
 # server and a WebSocket echo server in the guest (tests/rig/proxy-guest.py),
 # sbx serve on loopback in L1, and then: GET and HEAD through
 # /v1/sandboxes/{id}/ports/{port}/, a POST body intact, 401 without a token,
-# the caller's token not seen by the guest, a WebSocket echo, the raw
-# /tunnel/ endpoint, 502 for a closed port, and a hibernated sandbox woken
+# the caller's token not seen by the guest, a WebSocket echo (and the
+# server closing it once silent for --tunnel-idle), the raw /tunnel/ endpoint, 502 for a closed port, and a hibernated sandbox woken
 # by a proxied GET, and `sbx --remote URL port` tunnelling a local port.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s%N; }
 
-sbx serve --listen 127.0.0.1:0 --timeout 5m >"$T/serve.out" 2>"$T/serve.err" &
+sbx serve --listen 127.0.0.1:0 --timeout 5m --tunnel-idle 10s >"$T/serve.out" 2>"$T/serve.err" &
 spid=$!
 url=
 for i in $(seq 300); do
@@ -117,6 +117,14 @@ f = s.recv(2)
 while len(f) < 2 + f[1]:
     f += s.recv(64)
 print("ws", f[2:2 + f[1]].decode())
+# Left silent, the server closes it after its --tunnel-idle (10 s).
+import time
+t = time.monotonic()
+try:
+    c = s.recv(1)
+except OSError as e:
+    c = repr(e).encode()
+print("ws idle close %r after %.1f s" % (c, time.monotonic() - t))
 s.close()
 s = socket.create_connection((u.hostname, u.port), timeout=60)
 s.sendall(("GET /v1/sandboxes/%s/tunnel/8000 HTTP/1.1\r\nHost: x\r\nUpgrade: sbx-tunnel\r\n"
@@ -134,6 +142,10 @@ print("tunnel", d.split(b"\r\n\r\n", 1)[-1].decode().strip())
 PY
 )
 like "$r" "ws ping through sbx" "a WebSocket echo round trip through the proxy"
+idle=$(echo "$r" | sed -n "s/^ws idle close b'' after \([0-9.]*\) s$/\1/p")
+echo "$r" | grep '^ws idle' | sed 's/^/# /'
+awk -v t="${idle:-0}" 'BEGIN { exit !(t >= 9 && t < 20) }'
+ok $? "a silent WebSocket is closed by the server after --tunnel-idle 10s (${idle:-not closed} s)"
 like "$r" "tunnel hello from the guest path=/tunneled" "an HTTP request through the raw tunnel"
 
 # sbx --remote port: a local port tunnelled through the server.
