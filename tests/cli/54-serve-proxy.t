@@ -3,11 +3,11 @@
 # out of range, an unknown sandbox, the tunnel's Upgrade check.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
-plan 13
+plan 17
 
 pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-sbx serve --listen 127.0.0.1:0 --timeout 2s >"$T/out" 2>"$T/err" &
+sbx serve --listen 127.0.0.1:0 --timeout 2s --tunnel-idle 90s >"$T/out" 2>"$T/err" &
 pids=$!
 url=
 for i in $(seq 1 100); do
@@ -47,3 +47,10 @@ like "$body" "sbx-tunnel" "saying what it needs"
 SBX_TOKEN=$tok sbx --remote "$url" port sb-nosuchthing2 8000 >"$T/rp.out" 2>"$T/rp.err"
 is "$?" 1 "sbx --remote port to an unknown sandbox fails"
 like "$(cat "$T/rp.err")" "sb-nosuchthing2" "naming it"
+req "$rtok" GET /v1/meta
+like "$body" '"tunnel_idle_ms": *90000' "GET /v1/meta reports --tunnel-idle (90s)"
+sbx serve --listen 127.0.0.1:0 --tunnel-idle 8d >"$T/o2" 2>"$T/e2"
+is "$?" 2 "--tunnel-idle longer than 7d is a usage error"
+like "$(cat "$T/e2")" "--tunnel-idle must be at most 7d" "naming the limit"
+sbx serve --listen 127.0.0.1:0 --tunnel-idle soon >"$T/o2" 2>"$T/e2"
+is "$?" 2 "a --tunnel-idle that is not a duration is a usage error"
