@@ -45,6 +45,7 @@ sbx_SOURCES += %reldir%/ops-snap.c
 # Networking: virtio-net on libslirp, egress policy (owner: net).
 sbx_vmm_SOURCES += \
 	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
+	%reldir%/vmm/net_dns.c \
 	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 sbx_vmm_CFLAGS += $(SLIRP_CFLAGS)
@@ -56,6 +57,7 @@ EXTRA_DIST += doc/networking.md tests/rig/net-guest.py tests/rig/net-host.py
 # vmm.c (in the unit runner) attaches the network device.
 tests_unit_check_sbx_SOURCES += tests/unit/check_vmm_net.c \
 	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
+	%reldir%/vmm/net_dns.c \
 	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 
@@ -102,10 +104,25 @@ tests/fuzz/fuzz-virtq: $(addprefix $(top_srcdir)/,$(fuzz_virtq_sources))
 	$(AM_V_CCLD)mkdir -p tests/fuzz && \
 	clang $(FUZZ_FLAGS) -o $@ $(addprefix $(top_srcdir)/,$(fuzz_virtq_sources))
 
-fuzz: tests/fuzz/fuzz-virtq fuzz-guest
-	mkdir -p tests/fuzz/corpus-virtq
+fuzz_net_sources = tests/fuzz/fuzz-net.c \
+	backends/kvm/vmm/net_policy.c backends/kvm/vmm/net_dns.c \
+	src/core/clock.c src/core/err.c src/core/xmalloc.c
+EXTRA_DIST += tests/fuzz/fuzz-net.c
+CLEANFILES += tests/fuzz/fuzz-net tests/fuzz/fuzz-net.log
+
+tests/fuzz/fuzz-net: $(addprefix $(top_srcdir)/,$(fuzz_net_sources))
+	$(AM_V_CCLD)mkdir -p tests/fuzz && \
+	clang $(FUZZ_FLAGS) -o $@ $(addprefix $(top_srcdir)/,$(fuzz_net_sources)) \
+	    -lpthread
+
+fuzz: tests/fuzz/fuzz-virtq tests/fuzz/fuzz-net fuzz-guest
+	mkdir -p tests/fuzz/corpus-virtq tests/fuzz/corpus-net
 	./tests/fuzz/fuzz-virtq -max_total_time=$${SBX_FUZZ_SECONDS:-30} \
 		-max_len=8192 -print_final_stats=1 tests/fuzz/corpus-virtq \
 		2>tests/fuzz/fuzz-virtq.log || { tail -50 tests/fuzz/fuzz-virtq.log; exit 1; }
 	@tail -3 tests/fuzz/fuzz-virtq.log
+	./tests/fuzz/fuzz-net -max_total_time=$${SBX_FUZZ_SECONDS:-30} \
+		-max_len=1600 -print_final_stats=1 tests/fuzz/corpus-net \
+		2>tests/fuzz/fuzz-net.log || { tail -50 tests/fuzz/fuzz-net.log; exit 1; }
+	@tail -3 tests/fuzz/fuzz-net.log
 .PHONY: fuzz

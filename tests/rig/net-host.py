@@ -1,6 +1,10 @@
 # net-host.py - the L1 side of t50-net.sh. Usage:
 #   dns PORT NAME=IP...   a UDP DNS server on 127.0.0.1 answering A queries
-#                         for NAME (and its subdomains); NXDOMAIN otherwise
+#                         for NAME (and its subdomains); NXDOMAIN otherwise.
+#                         NAME=IP1|IP2|... answers each A query with the
+#                         next of them in turn (round-robin, like a CDN);
+#                         NAME=@TARGET answers with a CNAME to TARGET and
+#                         TARGET's A record.
 #   sink PORT             TCP on 0.0.0.0: read to EOF, answer the count
 #   latency HOST PORT N   N HTTP requests, print "avg_ms CONNECT_MS TOTAL_MS"
 import socket
@@ -12,6 +16,17 @@ import time
 
 def dns(port, *pairs):
     table = dict(p.lower().split("=", 1) for p in pairs)
+    turn = {}
+
+    def lookup(name):
+        for k, v in table.items():
+            if name == k or name.endswith("." + k):
+                return k, v
+        return None, None
+
+    def wire(name):
+        return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", int(port)))
     while True:
@@ -24,18 +39,22 @@ def dns(port, *pairs):
             off += 1 + q[off]
         qend = off + 5
         name = ".".join(labels)
-        ip = None
-        for k, v in table.items():
-            if name == k or name.endswith("." + k):
-                ip = v
         qtype = struct.unpack("!H", q[off + 1:off + 3])[0] if qend <= len(q) else 0
-        head = q[:2] + bytes([0x81, 0x80 if ip else 0x83])
-        if ip and qtype == 1:
-            ans = (b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) +
-                   socket.inet_aton(ip))
-            s.sendto(head + struct.pack("!HHHH", 1, 1, 0, 0) + q[12:qend] + ans, addr)
-        else:
-            s.sendto(head + struct.pack("!HHHH", 1, 0, 0, 0) + q[12:qend], addr)
+        k, v = lookup(name)
+        ans, owner = [], b"\xc0\x0c"
+        if v and v.startswith("@"):
+            target = v[1:]
+            ans.append(owner + struct.pack("!HHIH", 5, 1, 60, len(wire(target))) + wire(target))
+            owner, (k, v) = wire(target), lookup(target)
+        if v and qtype == 1:
+            ips = v.split("|")
+            ip = ips[turn.get(k, 0) % len(ips)]
+            turn[k] = turn.get(k, 0) + 1
+            ans.append(owner + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(ip))
+        elif qtype == 1:
+            ans = []
+        head = q[:2] + bytes([0x81, 0x80 if v else 0x83])
+        s.sendto(head + struct.pack("!HHHH", 1, len(ans), 0, 0) + q[12:qend] + b"".join(ans), addr)
 
 
 def sink(port):

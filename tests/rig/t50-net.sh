@@ -7,11 +7,14 @@
 # RST or NXDOMAIN made by the VMM, not a timeout) while a neighbour that is
 # not denied works, and a server started in the guest is reachable from L1
 # through `sbx port`; networking works again after hibernate + resume and in
-# each of 4 fork clones. Figures: guest->host TCP throughput, connect and
+# each of 4 fork clones. A restored copy with an allow list naming a
+# domain behind a CNAME to round-robin addresses (a CDN) reaches the
+# address the guest's DNS answer gave, which the VMM's own lookup never
+# saw, and nothing else. Figures: guest->host TCP throughput, connect and
 # request latency through the port forward.
 #
 # Only loopback and 10.0.2.x are ever contacted: the extra addresses
-# (192.0.2.1, 198.51.100.1, 198.51.100.7) are put on L1's lo here.
+# (192.0.2.1, 198.51.100.1, .7 and .21-.29) are put on L1's lo here.
 set -u
 if [ -z "${SBX_RIG:-}" ] && [ ! -e /dev/kvm -o -e /sys/module/kvm_pvm ]; then
 	exec "${SBX_TOP_SRCDIR:-.}/tests/rig/run" -- bash "$0" "$@"
@@ -25,9 +28,10 @@ ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok 
 is() { [ "$1" = "$2" ]; ok $? "$3"; [ "$1" = "$2" ] || printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; }
 T=$(mktemp -d)
 pids=()
-id=
+id= rid=
 cleanup() {
 	[ -n "$id" ] && sbx rm -f "$id" >/dev/null 2>&1
+	[ -n "$rid" ] && sbx rm -f "$rid" >/dev/null 2>&1
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
@@ -36,10 +40,11 @@ trap cleanup EXIT
 # L1: extra local addresses, a DNS server on 127.0.0.1:53 that slirp
 # forwards the guest's queries to, /etc/hosts for the VMM's own lookup of
 # the denied domain, a web server and a byte sink.
-for a in 192.0.2.1 198.51.100.1 198.51.100.7; do ip addr add "$a/32" dev lo 2>/dev/null; done
+for a in 192.0.2.1 198.51.100.1 198.51.100.7 198.51.100.2{1..9}; do ip addr add "$a/32" dev lo 2>/dev/null; done
 rm -f /etc/resolv.conf; echo "nameserver 127.0.0.1" >/etc/resolv.conf
 echo "198.51.100.7 blocked.test" >>/etc/hosts
-python3 "$src/net-host.py" dns 53 allowed.test=10.0.2.2 blocked.test=198.51.100.1 &
+python3 "$src/net-host.py" dns 53 allowed.test=10.0.2.2 blocked.test=198.51.100.1 \
+	cdn.test=@edge.cdnnet.test "edge.cdnnet.test=$(echo 198.51.100.2{1..8} | tr ' ' '|')" &
 pids+=($!)
 mkdir -p "$T/www"; echo "hello from L1" >"$T/www/hello.txt"
 (cd "$T/www" && exec python3 -m http.server --bind 0.0.0.0 18080 >/dev/null 2>&1) &
@@ -139,6 +144,32 @@ r=$(sbx exec "$k1" -- python3 /tmp/net.py connect 192.0.2.1 18080)
 is "${r% *}" "error ECONNREFUSED" "a clone keeps the denied CIDR refused"
 is "$(g get 10.0.2.2 18080 /hello.txt)" "hello from L1" "the source still reaches L1 after the fork"
 for k in $kids; do sbx rm -f "$k" >/dev/null 2>&1; done
+
+# An allow list with a domain whose answers rotate: cdn.test is a CNAME
+# to edge.cdnnet.test, which answers 198.51.100.21, .22, ... in turn. The
+# VMM resolves cdn.test itself when it starts and gets one address; the
+# guest asks later and gets another, which is allowed because the VMM
+# reads the DNS answer it hands the guest. .29 is never given out.
+snap=$(sbx snapshot "$id" 2>"$T/snap.err")
+ok $? "snapshot the sandbox"
+rid=$(sbx create --from "$snap" --allow cdn.test 2>"$T/rcreate.err")
+ok $? "a copy restored with --allow cdn.test (an allow list)"
+sed 's/^/# /' "$T/rcreate.err"
+r=$(sbx exec "$rid" -- python3 /tmp/net.py resolve www.cdn.test)
+set -- $r
+case ${2:-} in 198.51.100.2[2-8]) ok 0 "www.cdn.test resolves in the guest to a rotated address ($2)" ;;
+	*) ok 1 "www.cdn.test resolves in the guest to a rotated address ($r)" ;; esac
+gip=${2:-none}
+r=$(sbx exec "$rid" -- python3 /tmp/net.py connect "$gip" 18080)
+is "${r% *}" "ok" "the guest reaches the address its DNS answer gave ($gip)"
+is "$(sbx exec "$rid" -- python3 /tmp/net.py get www.cdn.test 18080 /hello.txt)" "hello from L1" \
+	"and fetches by name (a new answer, a new address)"
+r=$(sbx exec "$rid" -- python3 /tmp/net.py connect 198.51.100.29 18080); t=${r##* }
+is "${r% *}" "error ECONNREFUSED" "an address no answer gave is refused"
+[ "${t:-9999}" -lt 2000 ]; ok $? "and at once (${t} ms < 2000)"
+r=$(sbx exec "$rid" -- python3 /tmp/net.py connect 10.0.2.2 18080)
+is "${r% *}" "error ECONNREFUSED" "so is L1's loopback, which the allow list does not name"
+sbx rm -f "$rid" >/dev/null 2>&1; rid=
 
 echo "1..$n"
 exit $failed

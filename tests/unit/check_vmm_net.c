@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "kvm/vmm/net_policy.h"
 #include "kvm/vmm/net_slirp.h"
@@ -361,6 +362,243 @@ START_TEST(test_random_frames)
 }
 END_TEST
 
+/* ---- DNS answers teach domain rules (net_dns.c) ------------------- */
+
+/* Appends `name` as DNS labels at m + n; returns the new length. */
+static size_t
+put_name(uint8_t *m, size_t n, const char *name)
+{
+	while (*name) {
+		size_t l = strcspn(name, ".");
+
+		m[n++] = (uint8_t)l;
+		memcpy(m + n, name, l);
+		n += l;
+		name += l;
+		if (*name == '.')
+			name++;
+	}
+	m[n++] = 0;
+	return n;
+}
+
+/* One answer record: owner NULL = a pointer to the question. */
+struct ans {
+	const char *owner;
+	unsigned type;
+	uint32_t ttl;
+	const char *cname;	/* CNAME target, or NULL for an A record */
+	uint32_t ip;
+};
+
+/* A DNS answer from 10.0.2.3:53 to the guest; returns the frame length. */
+static size_t
+answer_frame(uint8_t *f, const char *qname, const struct ans *a, size_t na)
+{
+	uint8_t m[1200], *u;
+	size_t n, i, len;
+
+	memset(m, 0, 12);
+	put16(m, 0xbeef);
+	m[2] = 0x81;		/* QR, RD */
+	m[3] = 0x80;		/* RA, no error */
+	put16(m + 4, 1);
+	put16(m + 6, (unsigned)na);
+	n = put_name(m, 12, qname);
+	put16(m + n, 1);
+	put16(m + n + 2, 1);
+	n += 4;
+	for (i = 0; i < na; i++) {
+		if (a[i].owner) {
+			n = put_name(m, n, a[i].owner);
+		} else {
+			m[n++] = 0xc0;
+			m[n++] = 12;
+		}
+		put16(m + n, a[i].type);
+		put16(m + n + 2, 1);
+		put16(m + n + 4, a[i].ttl >> 16);
+		put16(m + n + 6, a[i].ttl & 0xffff);
+		if (a[i].cname) {
+			size_t end = put_name(m, n + 10, a[i].cname);
+
+			put16(m + n + 8, (unsigned)(end - n - 10));
+			n = end;
+		} else {
+			put16(m + n + 8, 4);
+			put16(m + n + 10, a[i].ip >> 16);
+			put16(m + n + 12, a[i].ip & 0xffff);
+			n += 14;
+		}
+	}
+	len = 8 + n;
+	u = ip_frame(f, NET_GUEST_IP, 17, len);
+	put16(f + 14 + 12, NET_DNS_IP >> 16);	/* from 10.0.2.3 */
+	put16(f + 14 + 14, NET_DNS_IP & 0xffff);
+	put16(u, 53);
+	put16(u + 2, 33333);
+	put16(u + 4, (unsigned)len);
+	memcpy(u + 8, m, n);
+	return 14 + 20 + len;
+}
+
+/*
+ * An allow list with a domain: the host's lookup found one address, the
+ * guest's answer (a CNAME chain to a CDN) another; both are allowed, for
+ * the answer's TTL at least NET_LEARN_MIN_MS, and nothing else is.
+ */
+START_TEST(test_snoop_allows_answers)
+{
+	struct sbx_err e = { 0 };
+	uint32_t host = IP(203, 0, 113, 1);
+	const struct ans chain[] = {
+		{ NULL, 5, 300, "Edge.CDN.example", 0 },
+		{ "edge.cdn.example", 5, 300, "e1.cdn.example", 0 },
+		{ "e1.cdn.example", 1, 30, NULL, IP(198, 51, 100, 21) },
+		{ "e1.cdn.example", 1, 86400 * 9, NULL, IP(198, 51, 100, 22) },
+		{ "unrelated.example", 1, 300, NULL, IP(198, 51, 100, 23) },
+	};
+	uint64_t now = sbx_clock_ms();
+	uint8_t f[1400];
+	size_t len;
+	unsigned i;
+
+	ck_assert_int_eq(net_policy_parse(&p, "+pkgs.test", &e), 0);
+	net_policy_set_ips(&p, 0, &host, 1);
+	ck_assert(net_policy_allows(&p, host));
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 21)));
+	len = answer_frame(f, "files.PKGS.test", chain, 5);
+	net_snoop_rx(&p, f, len, now);
+	ck_assert(net_policy_allows(&p, IP(198, 51, 100, 21)));
+	ck_assert(net_policy_allows(&p, IP(198, 51, 100, 22)));
+	ck_assert_msg(!net_policy_allows(&p, IP(198, 51, 100, 23)),
+	    "an A record outside the chain counts");
+	ck_assert(!net_policy_allows(&p, IP(8, 8, 8, 8)));
+	ck_assert(net_policy_allows(&p, host));
+	ck_assert_uint_eq(p.dom[0].nlearned, 2);
+	for (i = 0; i < 2; i++) {
+		uint64_t keep = p.dom[0].learned[i].until_ms - now;
+
+		ck_assert_msg(keep == (p.dom[0].learned[i].ip == IP(198, 51,
+		    100, 21) ? NET_LEARN_MIN_MS : NET_LEARN_MAX_MS),
+		    "kept %jums", (uintmax_t)keep);
+	}
+	/* The same answer again only extends; an expired one is refused. */
+	net_snoop_rx(&p, f, len, now);
+	ck_assert_uint_eq(p.dom[0].nlearned, 2);
+	net_policy_learn(&p, 0, IP(198, 51, 100, 30), now - 1);
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 30)));
+}
+END_TEST
+
+/* A chain through a denied domain is denied (deny wins the /32 tie). */
+START_TEST(test_snoop_deny_wins)
+{
+	struct sbx_err e = { 0 };
+	const struct ans a[] = {
+		{ NULL, 5, 60, "t.tracker.test", 0 },
+		{ "t.tracker.test", 1, 60, NULL, IP(192, 0, 2, 44) },
+	};
+	uint8_t f[1400];
+	size_t len;
+
+	ck_assert_int_eq(net_policy_parse(&p, "+ok.test -tracker.test", &e),
+	    0);
+	len = answer_frame(f, "www.ok.test", a, 2);
+	net_snoop_rx(&p, f, len, sbx_clock_ms());
+	ck_assert_uint_eq(p.dom[0].nlearned, 1);
+	ck_assert_uint_eq(p.dom[1].nlearned, 1);
+	ck_assert(!net_policy_allows(&p, IP(192, 0, 2, 44)));
+}
+END_TEST
+
+/* What must not teach anything. */
+START_TEST(test_snoop_ignores)
+{
+	struct sbx_err e = { 0 };
+	const struct ans a[] = { { NULL, 1, 60, NULL, IP(198, 51, 100, 5) } };
+	uint8_t f[1400], g[1400];
+	size_t len, k;
+
+	ck_assert_int_eq(net_policy_parse(&p, "+pkgs.test", &e), 0);
+	len = answer_frame(f, "pkgs.test", a, 1);
+#define TRY(what)                                                       \
+	do {                                                            \
+		memcpy(g, f, len);                                      \
+		what;                                                   \
+		net_snoop_rx(&p, g, len, sbx_clock_ms());               \
+		ck_assert_msg(p.dom[0].nlearned == 0, "learned: %s", #what); \
+	} while (0)
+	TRY(put16(g + 34, 5353));			/* not port 53 */
+	TRY(g[14 + 15] = 4);				/* not from 10.0.2.3 */
+	TRY(g[14 + 6] = 0x20);				/* a fragment */
+	TRY(g[42 + 2] = 0x01);				/* a query, not QR */
+	TRY(g[42 + 3] = 0x83);				/* NXDOMAIN */
+	TRY(put16(g + 42 + 4, 2));			/* two questions */
+	TRY(g[42 + 13] = 0);				/* "pkgs" has a NUL */
+	TRY(put16(g + 14 + 20 + 4, 20));		/* UDP length short */
+	TRY(put16(g + 14 + 2, 30));			/* IP length short */
+	TRY(g[42 + 12] = 0xc0; g[42 + 13] = 12);	/* question loops */
+	/*
+	 * One label "x.pkgs" in the TLD "test" reads "x.pkgs.test" as text,
+	 * but is not under pkgs.test: its answer must not count.
+	 */
+	len = answer_frame(f, "xxpkgs.test", a, 1);
+	TRY(g[42 + 14] = '.');
+	len = answer_frame(f, "pkgs.test", a, 1);
+	/* Every truncation of the frame. */
+	for (k = 0; k < len; k++) {
+		net_snoop_rx(&p, f, k, sbx_clock_ms());
+		ck_assert_uint_eq(p.dom[0].nlearned, 0);
+	}
+	/* A CNAME loop ends; its A record still counts. */
+	{
+		const struct ans loop[] = {
+			{ NULL, 5, 60, "b.pkgs.test", 0 },
+			{ "b.pkgs.test", 5, 60, "pkgs.test", 0 },
+			{ "b.pkgs.test", 1, 60, NULL, IP(198, 51, 100, 6) },
+		};
+
+		len = answer_frame(f, "pkgs.test", loop, 3);
+		net_snoop_rx(&p, f, len, sbx_clock_ms());
+		ck_assert(net_policy_allows(&p, IP(198, 51, 100, 6)));
+	}
+#undef TRY
+}
+END_TEST
+
+START_TEST(test_snoop_random)
+{
+	struct sbx_err e = { 0 };
+	const struct ans a[] = {
+		{ NULL, 5, 60, "x.cdn.test", 0 },
+		{ "x.cdn.test", 1, 60, NULL, IP(198, 51, 100, 7) },
+	};
+	uint8_t f[1400], g[1400];
+	size_t len;
+	unsigned i, j;
+
+	ck_assert_int_eq(net_policy_parse(&p, "+pkgs.test", &e), 0);
+	len = answer_frame(f, "a.pkgs.test", a, 2);
+	srandom(11);
+	for (i = 0; i < 50000; i++) {
+		memcpy(g, f, len);
+		for (j = 0; j < 1 + (unsigned)random() % 4; j++)
+			g[42 + (size_t)random() % (len - 42)] =
+			    (uint8_t)random();
+		net_snoop_rx(&p, g, len, sbx_clock_ms());
+		ck_assert_uint_le(p.dom[0].nlearned, NET_LEARN_MAX);
+	}
+	/* A full set drops what expires first. */
+	for (i = 0; i < NET_LEARN_MAX + 5; i++)
+		net_policy_learn(&p, 0, IP(10, 9, 0, i), sbx_clock_ms() +
+		    60000 + i);
+	ck_assert_uint_eq(p.dom[0].nlearned, NET_LEARN_MAX);
+	ck_assert(!net_policy_allows(&p, IP(10, 9, 0, 0)));
+	ck_assert(net_policy_allows(&p, IP(10, 9, 0, NET_LEARN_MAX + 4)));
+}
+END_TEST
+
 /* What slirp sent to the "guest" in the tests below. */
 static uint8_t got[2048];
 static size_t got_len;
@@ -449,6 +687,10 @@ Suite *suite_vmm_net(void)
 	tcase_add_test(t, test_denied_udp_gets_icmp);
 	tcase_add_test(t, test_dns);
 	tcase_add_test(t, test_random_frames);
+	tcase_add_test(t, test_snoop_allows_answers);
+	tcase_add_test(t, test_snoop_deny_wins);
+	tcase_add_test(t, test_snoop_ignores);
+	tcase_add_test(t, test_snoop_random);
 	suite_add_tcase(s, t);
 	t = tcase_create("slirp");
 	tcase_add_test(t, test_slirp_arp);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/net_policy.h"
@@ -292,20 +293,50 @@ net_policy_allows(struct net_policy *p, uint32_t dst)
 			consider(p->rule[i].prefix, p->rule[i].allow, &best,
 			    &verdict);
 	if (p->ndom) {
+		uint64_t now = sbx_clock_ms();
+
 		pthread_mutex_lock(&p->lock);
-		for (i = 0; i < p->ndom; i++)
-			for (j = 0; j < p->dom[i].nips; j++)
-				if (p->dom[i].ips[j] == dst)
-					consider(32, p->dom[i].allow, &best,
-					    &verdict);
+		for (i = 0; i < p->ndom; i++) {
+			const struct net_domain *d = &p->dom[i];
+
+			for (j = 0; j < d->nips; j++)
+				if (d->ips[j] == dst)
+					consider(32, d->allow, &best, &verdict);
+			for (j = 0; j < d->nlearned; j++)
+				if (d->learned[j].ip == dst &&
+				    d->learned[j].until_ms > now)
+					consider(32, d->allow, &best, &verdict);
+		}
 		pthread_mutex_unlock(&p->lock);
 	}
 	return verdict;
 }
 
-/* True if `name` is `dom` or one of its subdomains. */
-static bool
-name_under(const char *name, const char *dom)
+void
+net_policy_learn(struct net_policy *p, size_t i, uint32_t ip,
+    uint64_t until_ms)
+{
+	struct net_domain *d = &p->dom[i];
+	size_t j, k = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (j = 0; j < d->nlearned && d->learned[j].ip != ip; j++)
+		if (d->learned[j].until_ms < d->learned[k].until_ms)
+			k = j;
+	if (j < d->nlearned) {		/* known: keep the later expiry */
+		if (d->learned[j].until_ms < until_ms)
+			d->learned[j].until_ms = until_ms;
+	} else {
+		if (d->nlearned < NET_LEARN_MAX)
+			k = d->nlearned++;
+		d->learned[k].ip = ip;
+		d->learned[k].until_ms = until_ms;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool
+net_name_under(const char *name, const char *dom)
 {
 	size_t n = strlen(name), d = strlen(dom);
 
@@ -324,7 +355,7 @@ net_policy_denies_name(struct net_policy *p, const char *name)
 	for (i = 0; i < p->ndom; i++) {
 		size_t len = strlen(p->dom[i].name);
 
-		if (!name_under(name, p->dom[i].name))
+		if (!net_name_under(name, p->dom[i].name))
 			continue;
 		if (len > best || (len == best && !p->dom[i].allow)) {
 			best = len;

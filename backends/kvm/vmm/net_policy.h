@@ -15,7 +15,11 @@
  * Domains are resolved on the host (getaddrinfo) by a resolver thread
  * started with net_policy_start(), at once and then every
  * NET_POLICY_REFRESH_S seconds; their addresses are swapped in under the
- * policy's lock, so net_policy_allows() may run on another thread.
+ * policy's lock, so net_policy_allows() may run on another thread. The
+ * addresses the sandbox's own DNS answers give the guest for a domain's
+ * names count too (net_snoop_rx, net_dns.c), for as long as the answer's
+ * TTL, at least NET_LEARN_MIN_MS: a name whose answers rotate (CDNs,
+ * round-robin DNS) is reached at the address the guest was given.
  *
  * Text form (sbx-vmm --net=POLICY, snapshots): rules separated by spaces
  * or commas, each "+RULE" (allow) or "-RULE" (deny); "" allows all.
@@ -33,6 +37,9 @@ struct sbx_err;
 #define NET_POLICY_REFRESH_S 60
 #define NET_POLICY_MAX_RULES 256
 #define NET_DOMAIN_MAX 253
+#define NET_LEARN_MAX 64			/* answers kept per domain */
+#define NET_LEARN_MIN_MS (10u * 60 * 1000)	/* ... at least this long */
+#define NET_LEARN_MAX_MS (24u * 3600 * 1000)	/* ... at most */
 
 /* The guest network (slirp's defaults), host byte order. */
 #define NET_GUEST_IP 0x0a00020fu	/* 10.0.2.15 */
@@ -45,11 +52,19 @@ struct net_rule {
 	bool allow;
 };
 
+/* An address a DNS answer gave the guest, valid until `until_ms`. */
+struct net_learned {
+	uint32_t ip;			/* host order */
+	uint64_t until_ms;		/* sbx_clock_ms() time */
+};
+
 struct net_domain {
 	char name[NET_DOMAIN_MAX + 1];	/* lower case, no trailing dot */
 	bool allow;
 	uint32_t *ips;			/* resolved, host order */
 	size_t nips;
+	struct net_learned learned[NET_LEARN_MAX];	/* from DNS answers */
+	size_t nlearned;
 };
 
 struct net_policy {
@@ -58,7 +73,7 @@ struct net_policy {
 	struct net_domain *dom;
 	size_t ndom;
 	bool have_allow;
-	pthread_mutex_t lock;		/* guards dom[].ips / nips */
+	pthread_mutex_t lock;		/* guards dom[].ips, .learned */
 	/* The resolver thread (net_policy_start). */
 	pthread_t thread;
 	bool running, stop;
@@ -102,6 +117,25 @@ void net_policy_set_ips(struct net_policy *p, size_t i, const uint32_t *ips,
     size_t n);
 /* Starts the resolver thread if there are domain rules. 0 or SBX_E. */
 int net_policy_start(struct net_policy *p, struct sbx_err *e);
+/*
+ * Records that the guest was told domain `i`'s name is at `ip` until
+ * `until_ms`; a full set drops the entry that expires first.
+ */
+void net_policy_learn(struct net_policy *p, size_t i, uint32_t ip,
+    uint64_t until_ms);
+/* True if `name` is `dom` or one of its subdomains (both lower case). */
+bool net_name_under(const char *name, const char *dom);
+
+/*
+ * Looks at one Ethernet frame slirp gives the guest. A DNS answer over UDP
+ * from the sandbox's resolver (10.0.2.3:53) whose question or CNAME chain
+ * names a domain of the policy adds the chain's A records to that
+ * domain's addresses (net_policy_learn) for their TTL, clamped to
+ * NET_LEARN_MIN_MS..NET_LEARN_MAX_MS from `now_ms`. Everything else, and
+ * anything malformed, is ignored; never trusts a length (net_dns.c).
+ */
+void net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
+    uint64_t now_ms);
 
 /* What to do with one frame the guest sent. */
 enum net_verdict {

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/log.h"
@@ -50,6 +51,8 @@ net_to_guest(void *arg, const uint8_t *frame, size_t len)
 	uint8_t hdr[NET_HDR_LEN] = { 0 };
 	int r;
 
+	/* DNS answers teach domain rules the guest's addresses. */
+	net_snoop_rx(&v->policy, frame, len, sbx_clock_ms());
 	pthread_mutex_lock(&d->lock);
 	if (!virtio_queue_live(d, Q_RX) ||
 	    (r = virtio_pop(d, Q_RX, &v->rxc)) != VIRTQ_OK) {
