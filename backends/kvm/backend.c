@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -327,20 +328,68 @@ fail:
 	return -1;
 }
 
-/* Removes the runtime directory of a sandbox whose VMM is gone. */
-static void
-rundir_remove(const char *id)
+/* 0 if `path` is a directory of ours with no access for others. */
+static int
+private_dir(const char *path, struct sbx_err *e)
 {
-	static const char *const files[] = { "ctl.sock", "vsock.sock",
-	    "vmm.pid", NULL };
-	char *dir = kvm_rundir(id), *p;
-	size_t i;
+	struct stat st;
 
-	for (i = 0; files[i]; i++) {
-		p = kvm_runfile(id, files[i]);
-		unlink(p);
-		free(p);
+	if (lstat(path, &st) < 0)
+		return sbx_err_sys(e, "cannot check '%s'", path);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 077)) {
+		sbx_err_set(e, SBX_EPERM, "runtime directory '%s' is not a "
+		    "private directory of this user (owner %u, mode %03o)",
+		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+		sbx_err_hint(e, "remove it, or set XDG_RUNTIME_DIR to a "
+		    "directory of your own");
+		return SBX_EPERM;
 	}
+	return 0;
+}
+
+int
+kvm_rundir_make(const char *id, struct sbx_err *e)
+{
+	char *dir = kvm_rundir(id), *s;
+	int rc = 0;
+
+	/* mkdir -p, mode 0700 */
+	for (s = dir + 1; ; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				rc = sbx_err_sys(e, "cannot create '%s'", dir);
+			*s = c;
+			if (rc < 0 || !c)
+				break;
+		}
+	}
+	/* The directory and its parent (sbx/ or /tmp/sbx-UID). */
+	if (rc == 0 && (rc = private_dir(dir, e)) == 0) {
+		s = strrchr(dir, '/');
+		*s = '\0';
+		rc = private_dir(dir, e);
+	}
+	free(dir);
+	return rc;
+}
+
+void
+kvm_rundir_remove(const char *id)
+{
+	char *dir = kvm_rundir(id);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	/* Its sockets and pid file, and the proxy's forwards (port-N.sock). */
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
 	rmdir(dir);
 	free(dir);
 }
@@ -370,7 +419,7 @@ kvm_stop(struct sbx_conn *c, const char *query, struct sbx_err *e)
 	}
 	if (kvm_vmm_kill(&sb, 10000, e) < 0)
 		goto out;
-	rundir_remove(id);
+	kvm_rundir_remove(id);
 	if (sb.state != SBX_SB_STOPPED) {
 		sb.state = SBX_SB_STOPPED;
 		sb.pid = 0;
@@ -409,7 +458,7 @@ kvm_destroy(struct sbx_conn *c, const char *query, int force,
 		if (kvm_vmm_kill(&sb, 2000, e) < 0)
 			goto out;
 	}
-	rundir_remove(id);
+	kvm_rundir_remove(id);
 	rc = sbx_sandbox_remove(c->store, id, e);
 out:
 	sbx_sandbox_release(&sb);

@@ -38,6 +38,15 @@ struct sbx_conn {
 char *kvm_rundir(const char *id);
 /* A file in it (malloc'd). */
 char *kvm_runfile(const char *id, const char *name);
+/*
+ * Creates the runtime directory (mode 0700, parents too) and checks that
+ * it and its parent are directories of this user that nobody else may
+ * enter: its sockets (control, vsock, the proxy's port forwards) are
+ * reachable by whoever can. 0 or SBX_EPERM naming the directory.
+ */
+int kvm_rundir_make(const char *id, struct sbx_err *e);
+/* Removes the runtime directory of a sandbox whose VMM is gone. */
+void kvm_rundir_remove(const char *id);
 /* A file in the sandbox's store directory (malloc'd). */
 char *kvm_sbfile(struct sbx_conn *c, const char *id, const char *name);
 

@@ -279,16 +279,19 @@ out:
 /* Serialises setting up proxy forwards within this process. */
 static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* A TCP connection to 127.0.0.1:port, or -1 with errno. */
+/* A connection to the unix socket `path`, or -1 with errno. */
 static int
-loopback_connect(unsigned port)
+unix_connect(const char *path)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, saved;
 
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -300,46 +303,12 @@ loopback_connect(unsigned port)
 	return fd;
 }
 
-/* The proxy forward recorded for VMM `pid` in `path`, or 0. */
-static unsigned
-cached_forward(const char *path, pid_t pid)
-{
-	struct sbx_buf b = SBX_BUF_INIT;
-	struct sbx_err ignore;
-	long long p = 0, port = 0;
-
-	b.cap = 64;
-	if (sbx_buf_read_file(&b, path, &ignore) == 0 && b.len &&
-	    sscanf(b.buf, "%lld %lld", &p, &port) != 2)
-		port = 0;
-	sbx_buf_release(&b);
-	return p == (long long)pid && port > 0 && port < 65536 ?
-	    (unsigned)port : 0;
-}
-
-/* Records "PID PORT" in `path` (temp file, rename). */
-static void
-record_forward(const char *path, pid_t pid, unsigned port)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-
-	if (f && fprintf(f, "%ld %u\n", (long)pid, port) > 0 &&
-	    fclose(f) == 0)
-		rename(tmp, path);
-	else if (f)
-		fclose(f);
-	unlink(tmp);
-	free(tmp);
-}
-
 int
 kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
     int *fd, struct sbx_err *e)
 {
 	struct sbx_sandbox sb;
 	char name[32], *path = NULL;
-	unsigned port;
 	json_t *rep;
 	int rc;
 
@@ -355,25 +324,22 @@ kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
 		    "--no-network", sb.id);
 		goto out;
 	}
-	snprintf(name, sizeof(name), "proxy-%u.port", guest_port);
+	snprintf(name, sizeof(name), "port-%u.sock", guest_port);
 	path = kvm_runfile(sb.id, name);
 	pthread_mutex_lock(&fwd_mu);
-	port = cached_forward(path, sb.pid);
-	if (port)
-		*fd = loopback_connect(port);
-	/* None yet for this VMM process: ask it for one. */
+	*fd = unix_connect(path);
+	/*
+	 * None yet, or one left by an earlier VMM process of this sandbox
+	 * (nobody listens: ECONNREFUSED): ask the running VMM for one.
+	 */
 	if (*fd < 0) {
-		rep = kvm_ctl_request(sb.id, json_pack("{s:s, s:i, s:s, s:i}", "op",
-		    "port", "guest", (int)guest_port, "host", "127.0.0.1",
-		    "host_port", 0), PORT_TIMEOUT_MS, e);
-		port = rep ? (unsigned)json_integer_value(json_object_get(rep,
-		    "host_port")) : 0;
-		json_decref(rep);
+		rep = kvm_ctl_request(sb.id, json_pack("{s:s, s:i, s:s}", "op",
+		    "port", "guest", (int)guest_port, "unix", path),
+		    PORT_TIMEOUT_MS, e);
 		errno = 0;
-		if (port > 0 && port < 65536) {
-			record_forward(path, sb.pid, port);
-			*fd = loopback_connect(port);
-		}
+		if (rep)
+			*fd = unix_connect(path);
+		json_decref(rep);
 	}
 	pthread_mutex_unlock(&fwd_mu);
 	if (*fd < 0) {

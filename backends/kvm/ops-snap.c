@@ -52,40 +52,6 @@
 #define SNAP_CHUNK (2u << 20)		/* bytes of RAM per memory object */
 
 
-static void
-rundir_prepare(const char *id)
-{
-	char *dir = kvm_rundir(id), *p, *s;
-
-	/* mkdir -p, mode 0700 */
-	p = xstrdup(dir);
-	for (s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			mkdir(p, 0700);
-			*s = '/';
-		}
-	mkdir(p, 0700);
-	free(p);
-	free(dir);
-}
-
-static void
-rundir_clean(const char *id)
-{
-	static const char *const files[] = { "ctl.sock", "vsock.sock", NULL };
-	char *dir = kvm_rundir(id), *p;
-	size_t i;
-
-	for (i = 0; files[i]; i++) {
-		p = kvm_runfile(id, files[i]);
-		unlink(p);
-		free(p);
-	}
-	rmdir(dir);
-	free(dir);
-}
-
 /*
  * Starts `sbx-vmm --restore DIR` detached for sandbox `sb`, with the idle
  * timeout and egress policy its record has now (a create from a snapshot
@@ -104,7 +70,6 @@ spawn_restore(struct sbx_conn *c, const struct sbx_sandbox *sb,
 	    json_object_get(sb->extra, KVM_IDLE_KEY));
 	int rc;
 
-	rundir_prepare(id);
 	sbx_strvec_push(&av, vmm);
 	sbx_strvec_pushf(&av, "--restore=%s", snapdir);
 	sbx_strvec_pushf(&av, "--id=%s", id);
@@ -124,7 +89,9 @@ spawn_restore(struct sbx_conn *c, const struct sbx_sandbox *sb,
 			sbx_strvec_pushf(&av, "--net=%s", policy);
 		free(policy);
 	}
-	rc = kvm_disk_argv(c, sb, &av, e);
+	rc = kvm_rundir_make(id, e);
+	if (rc == 0)
+		rc = kvm_disk_argv(c, sb, &av, e);
 	if (rc == 0)
 		rc = kvm_exec_detached(av.v, log, pid_out, e);
 	sbx_strvec_clear(&av);
@@ -218,7 +185,7 @@ kvm_hibernate(struct sbx_conn *c, const char *query, struct sbx_err *e)
 			fprintf(stderr, "sbx: warning: %s; recorded as "
 			    "hibernated anyway\n", kerr.msg);
 	}
-	rundir_clean(sb.id);
+	kvm_rundir_remove(sb.id);
 	sb.state = SBX_SB_HIBERNATED;
 	sb.pid = 0;
 	rc = sbx_sandbox_save(c->store, &sb, e);
@@ -328,7 +295,8 @@ kvm_fork(struct sbx_conn *c, const char *query, unsigned count,
 		if (sbx_sandbox_create(c->store, k, e) < 0)
 			goto fail;
 		made++;
-		rundir_prepare(k->id);
+		if (kvm_rundir_make(k->id, e) < 0)
+			goto fail;
 		sbdir = sbx_sandbox_dir(c->store, k->id);
 		rundir = kvm_rundir(k->id);
 		{
@@ -433,7 +401,7 @@ fail:
 		if (kids[i].state == SBX_SB_RUNNING)
 			continue;
 		kvm_vmm_kill(&kids[i], 2000, &ignore);
-		rundir_clean(kids[i].id);
+		kvm_rundir_remove(kids[i].id);
 		sbx_sandbox_remove(c->store, kids[i].id, &ignore);
 	}
 out:
@@ -963,7 +931,7 @@ fail:
 		struct sbx_err ignore;
 
 		kvm_vmm_kill(sb, 2000, &ignore);
-		rundir_clean(sb->id);
+		kvm_rundir_remove(sb->id);
 	}
 	if (registered) {
 		struct sbx_err ignore;

@@ -36,31 +36,6 @@ kvm_vmm_path(void)
 	return xasprintf("%s/sbx-vmm", sbx_libexec_dir());
 }
 
-/* mkdir -p for the runtime directory, mode 0700. */
-static int
-mkdirs(const char *path, struct sbx_err *e)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || !*s) {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-				rc = sbx_err_sys(e, "cannot create '%s'", p);
-				break;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 /* Builds the sbx-vmm command line for a spawn. */
 static void
 vmm_argv(const struct kvm_spawn *sp, const char *rundir, const char *sbdir,
@@ -227,7 +202,7 @@ kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
 	int rc;
 
 	*pid_out = 0;
-	if (mkdirs(rundir, e) < 0) {
+	if (kvm_rundir_make(sp->id, e) < 0) {
 		free(rundir);
 		return -1;
 	}

@@ -72,6 +72,15 @@ t0=$(now)
 get "$P/8000/some/page?x=1&y=%2F"
 ms=$((($(now) - t0) / 1000000))
 is "$code" 200 "GET through the proxy is 200 (${ms} ms)"
+# It went through a unix socket in the sandbox's private runtime
+# directory, not a TCP port on loopback (kvm_rundir).
+if [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -d "$XDG_RUNTIME_DIR" ] && [ -w "$XDG_RUNTIME_DIR" ]; then
+	rd=$XDG_RUNTIME_DIR/sbx/$id
+else
+	rd=/tmp/sbx-$(id -u)/$id
+fi
+[ -S "$rd/port-8000.sock" ] && [ "$(stat -c %a "$rd")" = 700 ]
+ok $? "the proxy's forward is the unix socket $rd/port-8000.sock (directory mode 700)"
 like() { case $1 in *$2*) ok 0 "$3" ;; *) ok 1 "$3"; printf '#   got: %s\n' "$1" ;; esac; }
 body=$(cat "$T/body")
 like "$body" "hello from the guest path=/some/page?x=1&y=%2F " "the guest's page, path and query passed through unchanged"

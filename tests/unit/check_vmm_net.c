@@ -3,8 +3,11 @@
  * frames it is enforced on (no slirp, no KVM).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "core/clock.h"
@@ -670,6 +673,49 @@ START_TEST(test_slirp_forward)
 }
 END_TEST
 
+/* The proxy's forwards: a unix socket in a private directory. */
+START_TEST(test_slirp_forward_unix)
+{
+	struct sbx_err e = { 0 };
+	struct net_slirp *s = net_slirp_new(NULL, capture, NULL, &e);
+	char dir[] = "/tmp/check-vmm-net.XXXXXX", path[128], file[128];
+	struct stat st;
+	FILE *f;
+
+	ck_assert_msg(s != NULL, "slirp starts: %s", e.msg);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/port-8000.sock", dir);
+	ck_assert_int_eq(net_slirp_forward_unix(s, path, 8000, &e), 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	/* A socket already there (an earlier VMM's) is replaced. */
+	ck_assert_int_eq(net_slirp_forward_unix(s, path, 8000, &e), 0);
+	/* Anything else is not touched. */
+	snprintf(file, sizeof(file), "%s/file", dir);
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(net_slirp_forward_unix(s, file, 80, &e), SBX_EEXIST);
+	ck_assert_msg(strstr(e.msg, "not a socket") != NULL, "%s", e.msg);
+	ck_assert_int_eq(lstat(file, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	sbx_err_clear(&e);
+	ck_assert_int_eq(net_slirp_forward_unix(s, "port.sock", 80, &e),
+	    SBX_EUSAGE);
+	ck_assert_int_eq(net_slirp_forward_unix(s, NULL, 80, &e), SBX_EUSAGE);
+	ck_assert_int_eq(net_slirp_forward_unix(s, path, 0, &e), SBX_EUSAGE);
+	memset(file, 'a', sizeof(file) - 1);
+	file[0] = '/';
+	file[sizeof(file) - 1] = 0;
+	ck_assert_int_eq(net_slirp_forward_unix(s, file, 80, &e), SBX_EUSAGE);
+	net_slirp_free(s);
+	unlink(path);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	unlink(file);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *suite_vmm_net(void)
 {
 	Suite *s = suite_create("vmm_net");
@@ -695,6 +741,7 @@ Suite *suite_vmm_net(void)
 	t = tcase_create("slirp");
 	tcase_add_test(t, test_slirp_arp);
 	tcase_add_test(t, test_slirp_forward);
+	tcase_add_test(t, test_slirp_forward_unix);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -464,4 +466,37 @@ net_slirp_forward(struct net_slirp *s, const char *addr,
 	}
 	return sbx_err_set(e, SBX_EBUSY, "cannot listen on %s:%u for guest "
 	    "port %u (in use?)", addr, port, guest_port);
+}
+
+int
+net_slirp_forward_unix(struct net_slirp *s, const char *path,
+    unsigned guest_port, struct sbx_err *e)
+{
+	struct sockaddr_un ha = { .sun_family = AF_UNIX };
+	struct sockaddr_in ga = { .sin_family = AF_INET };
+	struct stat st;
+	size_t n = path ? strlen(path) : 0;
+
+	if (n == 0 || path[0] != '/' || n >= sizeof(ha.sun_path))
+		return sbx_err_set(e, SBX_EUSAGE, "a unix socket path must be "
+		    "absolute and under %zu bytes", sizeof(ha.sun_path));
+	if (guest_port < 1 || guest_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "ports must be in 1..65535");
+	/* A socket left by an earlier VMM is replaced; nothing else is. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return sbx_err_set(e, SBX_EEXIST, "'%s' exists and is "
+			    "not a socket", path);
+		if (unlink(path) < 0)
+			return sbx_err_sys(e, "cannot remove '%s'", path);
+	}
+	memcpy(ha.sun_path, path, n + 1);
+	inet_pton(AF_INET, "10.0.2.15", &ga.sin_addr);
+	ga.sin_port = htons((uint16_t)guest_port);
+	if (slirp_add_hostxfwd(s->slirp, (struct sockaddr *)&ha, sizeof(ha),
+	    (struct sockaddr *)&ga, sizeof(ga), 0) < 0)
+		return sbx_err_set(e, SBX_EIO, "cannot listen on '%s' for "
+		    "guest port %u", path, guest_port);
+	net_slirp_sync(s);
+	return 0;
 }

@@ -44,5 +44,13 @@ void net_slirp_sync(struct net_slirp *s);
 int net_slirp_forward(struct net_slirp *s, const char *addr,
     unsigned host_port, unsigned guest_port, unsigned *bound,
     struct sbx_err *e);
+/*
+ * Forwards connections to the unix socket `path` (absolute; a socket
+ * already there is replaced, any other file refused) to the guest's
+ * `guest_port`: reachable only by who may enter its directory (the
+ * proxy of `sbx serve`). 0 or a negative SBX_E code.
+ */
+int net_slirp_forward_unix(struct net_slirp *s, const char *path,
+    unsigned guest_port, struct sbx_err *e);
 
 #endif

@@ -269,6 +269,20 @@ virtio_net_control(struct vmm *vm, const char *op, json_t *req)
 	    (hp && (!json_is_integer(hp) || hport < 0 || hport > 65535)))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "'guest' must "
 		    "be a port in 1..65535 and 'host_port' in 0..65535");
+	if (json_object_get(req, "unix")) {
+		const char *path = json_string_value(json_object_get(req,
+		    "unix"));
+
+		pthread_mutex_lock(&v->dev.lock);
+		r = net_slirp_forward_unix(v->slirp, path, (unsigned)guest, &e);
+		pthread_mutex_unlock(&v->dev.lock);
+		if (r < 0)
+			return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
+		vmm_log("net: forwarding unix socket %s to guest port %u",
+		    path, (unsigned)guest);
+		return json_pack("{s:b, s:s, s:i}", "ok", 1, "unix", path,
+		    "guest", (int)guest);
+	}
 	if (!host)
 		host = "127.0.0.1";
 	pthread_mutex_lock(&v->dev.lock);
