@@ -303,6 +303,36 @@ unix_connect(const char *path)
 	return fd;
 }
 
+/*
+ * Loopback forwards of sbx-vmm processes older than unix forwards, by
+ * VMM pid and guest port (under fwd_mu), so each is asked once.
+ */
+static struct {
+	pid_t pid;
+	unsigned guest, host;
+} old_fwd[64];
+
+/* A TCP connection to 127.0.0.1:port, or -1 with errno. */
+static int
+loopback_connect(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd, saved;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int
 kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
     int *fd, struct sbx_err *e)
@@ -310,6 +340,7 @@ kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
 	struct sbx_sandbox sb;
 	char name[32], *path = NULL;
 	json_t *rep;
+	size_t i;
 	int rc;
 
 	*fd = -1;
@@ -328,6 +359,9 @@ kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
 	path = kvm_runfile(sb.id, name);
 	pthread_mutex_lock(&fwd_mu);
 	*fd = unix_connect(path);
+	for (i = 0; *fd < 0 && i < sizeof(old_fwd) / sizeof(old_fwd[0]); i++)
+		if (old_fwd[i].pid == sb.pid && old_fwd[i].guest == guest_port)
+			*fd = loopback_connect(old_fwd[i].host);
 	/*
 	 * None yet, or one left by an earlier VMM process of this sandbox
 	 * (nobody listens: ECONNREFUSED): ask the running VMM for one.
@@ -337,8 +371,26 @@ kvm_port_connect(struct sbx_conn *c, const char *query, unsigned guest_port,
 		    "port", "guest", (int)guest_port, "unix", path),
 		    PORT_TIMEOUT_MS, e);
 		errno = 0;
-		if (rep)
+		if (rep && json_object_get(rep, "unix")) {
 			*fd = unix_connect(path);
+		} else if (rep) {
+			/*
+			 * An sbx-vmm older than unix forwards (still running
+			 * across an upgrade) ignores "unix" and makes a
+			 * loopback forward: use that, as sbx did then.
+			 */
+			json_int_t hp = json_integer_value(json_object_get(rep,
+			    "host_port"));
+
+			if (hp > 0 && hp < 65536) {
+				i = (size_t)guest_port % (sizeof(old_fwd) /
+				    sizeof(old_fwd[0]));
+				old_fwd[i].pid = sb.pid;
+				old_fwd[i].guest = guest_port;
+				old_fwd[i].host = (unsigned)hp;
+				*fd = loopback_connect((unsigned)hp);
+			}
+		}
 		json_decref(rep);
 	}
 	pthread_mutex_unlock(&fwd_mu);

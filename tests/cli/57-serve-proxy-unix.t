@@ -5,13 +5,15 @@
 # as the guest would. The proxy asks once per port, connects to the unix
 # socket in the sandbox's private runtime directory (not a TCP port other
 # users could reach), replaces a socket left by an earlier VMM, and a
-# runtime directory others may enter is refused before a VMM starts.
+# runtime directory others may enter is refused before a VMM starts. An
+# sbx-vmm older than this (still running after an upgrade) answers with a
+# loopback TCP forward, which the proxy then uses.
 # With a real guest: tests/rig/t61-port-proxy.sh.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
 command -v curl >/dev/null 2>&1 || { echo "1..0 # SKIP curl is not installed"; exit 0; }
 py=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
 [ -n "$py" ] || { echo "1..0 # SKIP python3 is not installed"; exit 0; }
-plan 12
+plan 14
 
 export XDG_RUNTIME_DIR="$T/run"
 id=sb-proxyunix234
@@ -42,6 +44,14 @@ while True:
         rep = {"ok": True}
         if req["op"] == "hello":
             rep.update(proto=1, vmm="fake", pid=os.getpid())
+        elif req["op"] == "port" and req["guest"] == 8002:
+            # What an sbx-vmm older than unix forwards answers.
+            ops.write(json.dumps(req) + "\n"); ops.flush()
+            ls = socket.socket()
+            ls.bind(("127.0.0.1", 0))
+            ls.listen(8)
+            threading.Thread(target=guest, args=(ls, 8002), daemon=True).start()
+            rep.update(host="127.0.0.1", host_port=ls.getsockname()[1], guest=8002)
         elif req["op"] == "port":
             ops.write(json.dumps(req) + "\n"); ops.flush()
             path = req["unix"]
@@ -93,6 +103,12 @@ python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.ar
 get /v1/sandboxes/$id/ports/8001/x
 is "$code|$body" "200|guest port 8001: GET /x HTTP/1.0" "a stale socket from an earlier VMM is replaced"
 is "$(wc -l <"$T/ops" | tr -d ' ')" 2 "by asking the running VMM for a new forward"
+# An sbx-vmm from before unix forwards answers with a loopback port.
+get /v1/sandboxes/$id/ports/8002/old
+is "$code|$body" "200|guest port 8002: GET /old HTTP/1.0" "a VMM that answers with a loopback forward (older sbx-vmm) still works"
+get /v1/sandboxes/$id/ports/8002/old2
+is "$code|$body|$(wc -l <"$T/ops" | tr -d ' ')" "200|guest port 8002: GET /old2 HTTP/1.0|3" \
+	"and its forward is asked for once"
 
 # A runtime directory other users may enter is refused before any VMM
 # starts (its sockets would be theirs to use), and nothing is left.
