@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 28
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -114,4 +114,26 @@ ok $(kill -0 "$qpid" 2>/dev/null && echo 1 || echo 0) "one of 60 s or more stops
 is "$(cat "$mark" 2>/dev/null)" "soft lockup - CPU#0 stuck for 64s! [kworker/0:2:54]" "and the line is kept for the report"
 wait "$wpid" 2>/dev/null
 kill "$qpid" 2>/dev/null
+# ... and one whose heartbeat file stops changing (L1 hung with no
+# kernel message) is stopped after SBX_RIG_STALE seconds; a fresh one is
+# left alone.
+hb=$T/heartbeat
+rm -f "$mark"
+echo "[ 227.3] Sending NMI from CPU 1 to CPUs 0:" >"$klog"
+echo 227.01 >"$hb"
+sleep 60 & qpid=$!
+echo "$qpid" >"$T/qemu.pid"
+SBX_RIG_STALE=3 SBX_RIG_LOCKUP_POLL=0.2 bash "$SRC/tests/rig/lockup-watch" "$klog" "$T/qemu.pid" "$mark" "$hb" &
+wpid=$!
+for i in 1 2 3 4 5; do sleep 1; echo "22$i.5" >"$hb"; done
+ok $(kill -0 "$qpid" 2>/dev/null && [ ! -e "$mark" ] && echo 0 || echo 1) "a heartbeat that keeps changing is left alone"
+for i in $(seq 60); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+ok $(kill -0 "$qpid" 2>/dev/null && echo 1 || echo 0) "one that stops for SBX_RIG_STALE seconds stops QEMU"
+like "$(cat "$mark" 2>/dev/null)" "^no heartbeat for [3-9] s \(L1 uptime then 225.5 s; last kernel line: \[ 227.3\] Sending NMI from CPU 1 to CPUs 0:\)$" \
+	"and says so, with L1's uptime then and the last kernel line"
+wait "$wpid" 2>/dev/null
+kill "$qpid" 2>/dev/null
+# A rig run reports it as a lockup (tests/rig/run reads the marker).
+grep -q 'locked-up" "$rundir/heartbeat"' "$SRC/tests/rig/run"
+ok $? "tests/rig/run hands lockup-watch L1's heartbeat file"
 exit $_fail

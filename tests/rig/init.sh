@@ -75,6 +75,18 @@ hostname sbx-rig
 read -r up _ </newroot/proc/uptime
 echo "$up" >/newroot/run/rig/ready
 
+# A heartbeat the host watches (tests/rig/lockup-watch): L1's uptime in
+# /run/rig/heartbeat every 10 s, for as long as L1 still schedules a
+# process. An L1 whose CPUs hang in KVM writes nothing more anywhere.
+(
+	while :; do
+		read -r up _ </newroot/proc/uptime
+		echo "$up" >/newroot/run/rig/heartbeat.tmp &&
+			mv /newroot/run/rig/heartbeat.tmp /newroot/run/rig/heartbeat
+		sleep 10
+	done
+) </dev/null >/dev/null 2>&1 &
+
 tty=/newroot/dev/ttyS0
 chroot /newroot /bin/bash /run/rig/cmd <$tty >$tty 2>&1
 echo "$?" >/newroot/run/rig/status
