@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "core/xmalloc.h"
 #include "kvm/agent-client.h"
 #include "kvm/agent-client-int.h"
+#include "core/sock.h"
 #include "core/banned.h"
 
 #define HANDSHAKE_TIMEOUT_MS 10000
@@ -136,20 +136,10 @@ vsock_handshake(int fd, uint32_t port)
 static int
 connect_once(struct sbx_agent *a)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
+	int fd = sbx_unix_connect(a->path), r;
 
-	if (strlen(a->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, a->path, strlen(a->path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+		return fd;
 	if (a->vsock && (r = vsock_handshake(fd, a->port)) < 0) {
 		close(fd);
 		return r;

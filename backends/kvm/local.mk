@@ -45,7 +45,7 @@ sbx_SOURCES += %reldir%/ops-snap.c
 # Networking: virtio-net on libslirp, egress policy (owner: net).
 sbx_vmm_SOURCES += \
 	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
-	%reldir%/vmm/net_dns.c \
+	%reldir%/vmm/net_dns.c %reldir%/vmm/net_wire.h \
 	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 sbx_vmm_CFLAGS += $(SLIRP_CFLAGS)
@@ -57,7 +57,7 @@ EXTRA_DIST += doc/networking.md tests/rig/net-guest.py tests/rig/net-host.py
 # vmm.c (in the unit runner) attaches the network device.
 tests_unit_check_sbx_SOURCES += tests/unit/check_vmm_net.c \
 	%reldir%/vmm/net_policy.c %reldir%/vmm/net_policy.h \
-	%reldir%/vmm/net_dns.c \
+	%reldir%/vmm/net_dns.c %reldir%/vmm/net_wire.h \
 	%reldir%/vmm/net_slirp.c %reldir%/vmm/net_slirp.h \
 	%reldir%/vmm/virtio_net.c %reldir%/vmm/virtio_net.h
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "kvm/vmm/net_policy.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/sock.h"
 #include "core/strvec.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
@@ -283,21 +283,10 @@ static pthread_mutex_t fwd_mu = PTHREAD_MUTEX_INITIALIZER;
 static int
 unix_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, saved;
+	int fd = sbx_unix_connect(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
+	if (fd < 0) {
+		errno = -fd;
 		return -1;
 	}
 	return fd;

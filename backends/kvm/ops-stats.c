@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,6 +26,7 @@
 #include "core/clock.h"
 #include "core/xmalloc.h"
 #include "store/registry.h"
+#include "core/sock.h"
 #include "core/banned.h"
 
 #define STATS_TIMEOUT_MS 3000
@@ -36,22 +36,15 @@
 static int
 ctl_connect(const char *path, const char *id, struct sbx_err *e)
 {
-	struct sockaddr_un sa;
-	int fd;
+	int fd = sbx_unix_connect(path);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (fd == -ENAMETOOLONG)
 		return sbx_err_set(e, SBX_EINVAL, "control socket path '%s' "
 		    "is too long", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return sbx_err_sys(e, "cannot create a socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0) {
+		errno = -fd;
 		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
 		    path);
-		close(fd);
 		return -1;
 	}
 	return fd;

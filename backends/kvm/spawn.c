@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 #include "core/strvec.h"
 #include "core/run.h"
 #include "core/xmalloc.h"
+#include "core/sock.h"
 #include "core/banned.h"
 
 char *
@@ -229,7 +229,6 @@ json_t *
 kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
     struct sbx_err *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *path = kvm_runfile(id, "ctl.sock"), *s;
 	struct sbx_buf in = SBX_BUF_INIT;
 	uint64_t deadline = sbx_clock_ms() + timeout_ms;
@@ -239,14 +238,14 @@ kvm_ctl_request(const char *id, json_t *req, uint64_t timeout_ms,
 	int fd = -1;
 
 	s = json_dumps(req, JSON_COMPACT);
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	fd = sbx_unix_connect(path);
+	if (fd == -ENAMETOOLONG) {
 		sbx_err_set(e, SBX_EINVAL, "control socket path '%s' is too "
 		    "long", path);
 		goto out;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0) {
+		errno = -fd;
 		sbx_err_sys(e, "cannot reach the VMM of '%s' at '%s'", id,
 		    path);
 		goto out;

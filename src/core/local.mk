@@ -15,6 +15,7 @@ libsbxcore_a_SOURCES = \
 	%reldir%/parse.c %reldir%/parse.h \
 	%reldir%/progress.c %reldir%/progress.h \
 	%reldir%/run.c %reldir%/run.h \
+	%reldir%/sock.c %reldir%/sock.h \
 	%reldir%/splice.c %reldir%/splice.h \
 	%reldir%/strvec.c %reldir%/strvec.h \
 	%reldir%/table.c %reldir%/table.h \

@@ -22,11 +22,9 @@
 #include <string.h>
 
 #include "kvm/vmm/net_policy.h"
+#include "kvm/vmm/net_wire.h"
 #include "core/banned.h"
 
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define IPPROTO_UDP_ 17
 #define DNS_TYPE_A 1
 #define DNS_TYPE_CNAME 5
 #define DNS_CLASS_IN 1
@@ -34,18 +32,6 @@
 #define DNS_MAX_ANSWERS 64	/* answer records read */
 #define DNS_MAX_CHAIN 8		/* names: the question and its CNAMEs */
 #define DNS_MAX_ADDRS 32	/* A records taken from one answer */
-
-static unsigned
-get16(const uint8_t *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
 
 static int
 label_char(uint8_t c)
@@ -115,11 +101,11 @@ read_rr(const uint8_t *m, size_t len, size_t *off, struct rr *r)
 
 	if (!o || o + 10 > len)
 		return -1;
-	r->type = get16(m + o);
-	if (get16(m + o + 2) != DNS_CLASS_IN)
+	r->type = net_get16(m + o);
+	if (net_get16(m + o + 2) != DNS_CLASS_IN)
 		r->type = 0;	/* not Internet: ignored */
-	r->ttl = get32(m + o + 4);
-	r->rdlen = get16(m + o + 8);
+	r->ttl = net_get32(m + o + 4);
+	r->rdlen = net_get16(m + o + 8);
 	r->rdata = o + 10;
 	if (r->rdata + r->rdlen > len)
 		return -1;
@@ -145,18 +131,18 @@ dns_answer(const uint8_t *frame, size_t len, size_t *mlen)
 	const uint8_t *ip, *udp;
 	size_t ihl, iplen, ulen;
 
-	if (len < ETH_HLEN + 20 || get16(frame + 12) != ETH_P_IP)
+	if (len < ETH_HLEN + 20 || net_get16(frame + 12) != ETH_P_IP)
 		return NULL;
 	ip = frame + ETH_HLEN;
 	ihl = (size_t)(ip[0] & 15) * 4;
-	iplen = get16(ip + 2);
+	iplen = net_get16(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < 20 || iplen < ihl + 8 ||
 	    iplen > len - ETH_HLEN || ip[9] != IPPROTO_UDP_ ||
-	    get32(ip + 12) != NET_DNS_IP || (get16(ip + 6) & 0x3fff))
+	    net_get32(ip + 12) != NET_DNS_IP || (net_get16(ip + 6) & 0x3fff))
 		return NULL;	/* fragments too: not read */
 	udp = ip + ihl;
-	ulen = get16(udp + 4);
-	if (get16(udp) != 53 || ulen < 8 + 12 || ulen > iplen - ihl)
+	ulen = net_get16(udp + 4);
+	if (net_get16(udp) != 53 || ulen < 8 + 12 || ulen > iplen - ihl)
 		return NULL;
 	*mlen = ulen - 8;
 	return udp + 8;
@@ -178,9 +164,9 @@ net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
 		return;
 	/* A response (QR), standard query, no error, one question. */
 	if (!(m[2] & 0x80) || (m[2] & 0x78) || (m[3] & 15) ||
-	    get16(m + 4) != 1)
+	    net_get16(m + 4) != 1)
 		return;
-	an = get16(m + 6);
+	an = net_get16(m + 6);
 	if (an > DNS_MAX_ANSWERS)
 		an = DNS_MAX_ANSWERS;
 	off = read_name(m, mlen, 12, chain[0]);
@@ -212,7 +198,7 @@ net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
 			return;
 		if (r.type == DNS_TYPE_A && r.rdlen == 4 &&
 		    in_chain(chain, nchain, r.owner)) {
-			ip[nip] = get32(m + r.rdata);
+			ip[nip] = net_get32(m + r.rdata);
 			ttl[nip++] = r.ttl;
 		}
 	}

@@ -15,47 +15,13 @@
 #include "core/err.h"
 #include "core/xmalloc.h"
 #include "kvm/vmm/net_policy.h"
+#include "kvm/vmm/net_wire.h"
 #include "core/banned.h"
 
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_ARP 0x0806
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
-#define IPPROTO_ICMP_ 1
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
 
 uint32_t
 net_csum_add(uint32_t sum, const void *buf, size_t len)
@@ -64,7 +30,7 @@ net_csum_add(uint32_t sum, const void *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
+		sum += net_get16(p + i);
 	if (len & 1)
 		sum += (uint32_t)p[len - 1] << 8;
 	return sum;
@@ -455,16 +421,16 @@ reply_ip(const uint8_t *frame, const uint8_t *ip, uint8_t proto,
 
 	memcpy(reply, frame + 6, 6);
 	memcpy(reply + 6, frame, 6);
-	put16(reply + 12, ETH_P_IP);
+	net_put16(reply + 12, ETH_P_IP);
 	memset(rip, 0, 20);
 	rip[0] = 0x45;
-	put16(rip + 2, (uint16_t)(20 + payload));
-	put16(rip + 6, 0x4000);		/* DF */
+	net_put16(rip + 2, (uint16_t)(20 + payload));
+	net_put16(rip + 6, 0x4000);		/* DF */
 	rip[8] = 64;
 	rip[9] = proto;
 	memcpy(rip + 12, ip + 16, 4);
 	memcpy(rip + 16, ip + 12, 4);
-	put16(rip + 10, net_csum_fold(net_csum_add(0, rip, 20)));
+	net_put16(rip + 10, net_csum_fold(net_csum_add(0, rip, 20)));
 	*rlen = ETH_HLEN + 20 + payload;
 	return rip + 20;
 }
@@ -495,14 +461,14 @@ build_rst(const uint8_t *frame, const uint8_t *ip, const uint8_t *tcp,
 		memcpy(t + 4, tcp + 8, 4);
 		t[13] = TCP_RST;
 	} else {
-		uint32_t ack = get32(tcp + 4) + (uint32_t)seglen +
+		uint32_t ack = net_get32(tcp + 4) + (uint32_t)seglen +
 		    !!(fl & TCP_SYN) + !!(fl & TCP_FIN);
 
-		put32(t + 8, ack);
+		net_put32(t + 8, ack);
 		t[13] = TCP_RST | TCP_ACK;
 	}
 	t[12] = 5 << 4;
-	put16(t + 16, l4_csum(reply + ETH_HLEN, IPPROTO_TCP_, t, 20));
+	net_put16(t + 16, l4_csum(reply + ETH_HLEN, IPPROTO_TCP_, t, 20));
 }
 
 /* ICMP destination unreachable, "administratively prohibited" (13). */
@@ -523,7 +489,7 @@ build_unreach(const uint8_t *frame, const uint8_t *ip, size_t iplen,
 	ic[0] = 3;
 	ic[1] = 13;
 	memcpy(ic + 8, ip, quote);
-	put16(ic + 2, net_csum_fold(net_csum_add(0, ic, 8 + quote)));
+	net_put16(ic + 2, net_csum_fold(net_csum_add(0, ic, 8 + quote)));
 }
 
 /*
@@ -535,7 +501,7 @@ dns_qname(const uint8_t *m, size_t len, char name[NET_DOMAIN_MAX + 1])
 {
 	size_t off = 12, out = 0;
 
-	if (len < 12 || get16(m + 4) < 1)
+	if (len < 12 || net_get16(m + 4) < 1)
 		return 0;
 	for (;;) {
 		uint8_t l;
@@ -570,12 +536,12 @@ build_nxdomain(const uint8_t *frame, const uint8_t *ip, const uint8_t *udp,
 
 	memcpy(u, udp + 2, 2);
 	memcpy(u + 2, udp, 2);
-	put16(u + 4, (uint16_t)(8 + qend));
-	put16(u + 6, 0);		/* no checksum (IPv4 allows it) */
+	net_put16(u + 4, (uint16_t)(8 + qend));
+	net_put16(u + 6, 0);		/* no checksum (IPv4 allows it) */
 	memcpy(m, q, qend);
 	m[2] = 0x80 | (q[2] & 0x79);	/* QR, opcode, RD */
 	m[3] = 0x80 | 3;		/* RA, NXDOMAIN */
-	put16(m + 4, 1);
+	net_put16(m + 4, 1);
 	memset(m + 6, 0, 6);
 }
 
@@ -592,7 +558,7 @@ net_filter_tx(struct net_policy *p, const uint8_t *frame, size_t len,
 	*rlen = 0;
 	if (len < ETH_HLEN)
 		return NET_DROP;
-	type = get16(frame + 12);
+	type = net_get16(frame + 12);
 	if (type == ETH_P_ARP)
 		return NET_PASS;
 	if (type != ETH_P_IP)
@@ -602,21 +568,21 @@ net_filter_tx(struct net_policy *p, const uint8_t *frame, size_t len,
 	if (iplen < 20 || (ip[0] >> 4) != 4)
 		return NET_DROP;
 	ihl = (size_t)(ip[0] & 15) * 4;
-	if (ihl < 20 || ihl > iplen || get16(ip + 2) < ihl ||
-	    get16(ip + 2) > iplen)
+	if (ihl < 20 || ihl > iplen || net_get16(ip + 2) < ihl ||
+	    net_get16(ip + 2) > iplen)
 		return NET_DROP;
-	iplen = get16(ip + 2);
-	dst = get32(ip + 16);
+	iplen = net_get16(ip + 2);
+	dst = net_get32(ip + 16);
 	proto = ip[9];
-	frag = get16(ip + 6) & 0x1fff;
+	frag = net_get16(ip + 6) & 0x1fff;
 	l4 = ip + ihl;
 	l4len = iplen - ihl;
 
 	/* DNS to the sandbox's resolver: always, but denied names fail. */
 	if (dst == NET_DNS_IP && proto == IPPROTO_UDP_ && frag == 0 &&
-	    l4len >= 8 && get16(l4 + 2) == 53) {
+	    l4len >= 8 && net_get16(l4 + 2) == 53) {
 		char name[NET_DOMAIN_MAX + 1];
-		size_t ulen = get16(l4 + 4), qend;
+		size_t ulen = net_get16(l4 + 4), qend;
 
 		if (ulen < 8 || ulen > l4len)
 			return NET_DROP;

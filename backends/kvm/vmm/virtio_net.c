@@ -52,7 +52,8 @@ net_to_guest(void *arg, const uint8_t *frame, size_t len)
 	int r;
 
 	/* DNS answers teach domain rules the guest's addresses. */
-	net_snoop_rx(&v->policy, frame, len, sbx_clock_ms());
+	if (v->policy.ndom)
+		net_snoop_rx(&v->policy, frame, len, sbx_clock_ms());
 	pthread_mutex_lock(&d->lock);
 	if (!virtio_queue_live(d, Q_RX) ||
 	    (r = virtio_pop(d, Q_RX, &v->rxc)) != VIRTQ_OK) {
