@@ -90,10 +90,11 @@ spawn_restore(struct sbx_conn *c, const struct sbx_sandbox *sb,
 		free(policy);
 	}
 	rc = kvm_rundir_make(id, e);
-	if (rc == 0)
-		rc = kvm_disk_argv(c, sb, &av, e);
-	if (rc == 0)
-		rc = kvm_exec_detached(av.v, log, pid_out, e);
+	if (rc == 0 && (kvm_disk_argv(c, sb, &av, e) < 0 ||
+	    kvm_exec_detached(av.v, log, pid_out, e) < 0)) {
+		kvm_rundir_remove(id);	/* no VMM: nothing of its is there */
+		rc = -1;
+	}
 	sbx_strvec_clear(&av);
 	free(vmm);
 	free(log);

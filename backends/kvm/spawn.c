@@ -213,12 +213,15 @@ kvm_spawn_vmm(const struct kvm_spawn *sp, pid_t *pid_out, struct sbx_err *e)
 		    "sbx-vmm");
 		free(vmm);
 		free(rundir);
+		kvm_rundir_remove(sp->id);
 		return -1;
 	}
 	free(vmm);
 	vmm_argv(sp, rundir, sp->sbdir, &av);
 	log = xasprintf("%s/vmm.log", sp->sbdir);
 	rc = kvm_exec_detached(av.v, log, pid_out, e);
+	if (rc < 0)
+		kvm_rundir_remove(sp->id);	/* no VMM started */
 	sbx_strvec_clear(&av);
 	free(log);
 	free(rundir);

@@ -8,7 +8,7 @@
 # sandbox behind; gc keeps a head's page delta and the data disk layers a
 # sandbox record reaches. Real snapshots: tests/rig/t41, t48.
 . "${SBX_TOP_SRCDIR:-.}/tests/cli/lib.sh"
-plan 25
+plan 26
 
 sbx ls >/dev/null 2>&1		# creates the store
 # put FILE: stores FILE as an object (BLAKE2b-256 name), prints its id.
@@ -130,4 +130,5 @@ is "$rc|$(test -f "$(obj "$layer")" && echo kept)|$(test -f "$(obj "$junk")" || 
 run sbx ls --ids
 is "$out" "$(printf 'sb-deltadel2345\nsb-diskdisk2345\nsb-histhist2345\nsb-lostlost2345\nsb-nonenone2345\nsb-notsnapx2345')" \
 	"no failed create left a sandbox behind"
+is "$(ls -A "$XDG_RUNTIME_DIR/sbx" 2>/dev/null)" "" "nor a runtime directory"
 exit $_fail

@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 30
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -48,7 +48,9 @@ cat >"$fake/tests/rig/t05-orphan.sh" <<'EOF'
 sleep 30 &
 echo "ok 1 - left a child holding stdout"
 EOF
-export RIGLOG=$T/boots MARK=$T/mark
+# Their temporary files go under $T: runs killed at their budget below
+# cannot clean up after themselves.
+export RIGLOG=$T/boots MARK=$T/mark TMPDIR=$T
 unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE SBX_RIG_BUDGET \
 	SBX_RIG_DEADLINE SBX_RIG_MIN_LEFT SBX_RIG_TEST_TIMEOUT
 rig() { : >"$RIGLOG"; SBX_TOP_SRCDIR=$fake SBX_TOP_BUILDDIR=$T run bash "$fake/tests/rig/check"; }
@@ -71,6 +73,7 @@ rm -f "$MARK"
 SBX_RIG_RETRIES=0 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "SBX_RIG_RETRIES=0: no second run, the failure stands"
 is "$(wc -l <"$RIGLOG")" 1 "and only one L1 boot"
+like "$(tail -n 3 <<<"$out")" "# recap: no second run: SBX_RIG_RETRIES=0" "the recap says why there was no second run"
 
 rm -f "$MARK"
 SBX_RIG_RETRY_BEFORE=0 SBX_RIG_TESTS="t02" rig
@@ -80,6 +83,7 @@ ok $([ "$rc" != 0 ] && echo 0 || echo 1) "no retry once the run has used its tim
 rm -f "$MARK"
 SBX_RIG_BUDGET=250 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && [ "$(wc -l <"$RIGLOG")" = 1 ] && echo 0 || echo 1) "no retry when it would not fit in the budget (250 s)"
+like "$out" "# recap: no second run: it would not fit in the time left \(run at [0-9]+ s of 250 s\)" "and says so"
 rm -f "$MARK"
 SBX_RIG_BUDGET=400 SBX_RIG_TESTS="t02" rig
 is "$rc|$(wc -l <"$RIGLOG")" "0|2" "a retry when it fits (400 s): the flaky script passes the second time"

@@ -11,6 +11,9 @@ set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export SBX_HOME="$T/home"
+# sbx-vmm runtime directories (sockets) go under $T too, not /tmp/sbx-UID.
+mkdir -m 700 "$T/xdg"
+export XDG_RUNTIME_DIR="$T/xdg"
 unset SBX_REMOTE SBX_TOKEN
 _n=0
 _fail=0

@@ -37,19 +37,29 @@ u(void *o, int fd)
 static const struct vsock_mux_ops ops = { w, m, u };
 static struct vsock_mux *mux;
 static int lfd = -1;
+static char path[64], port_path[80];
+
+/* The two sockets go with the process (libFuzzer ends with exit()). */
+static void
+remove_sockets(void)
+{
+	unlink(path);
+	unlink(port_path);
+}
 
 static void
 init(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[64];
 	struct sbx_err e;
 
 	snprintf(path, sizeof(path), "/tmp/fuzz-vsock-%d.sock", (int)getpid());
+	snprintf(port_path, sizeof(port_path), "%s_1234", path);
+	atexit(remove_sockets);
 	mux = vsock_mux_new(3, path, &ops, NULL, &e);
 	if (!mux)
 		abort();
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_1234", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", port_path);
 	unlink(sa.sun_path);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||

@@ -2,27 +2,83 @@
  * runner.c - runs every unit suite. With arguments, runs only the suites
  * whose names (without "suite_") are given: `check_sbx buf store`.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "suites.h"
 
+/*
+ * The run's own directory under $TMPDIR: every unit_tmpdir() is made in
+ * it, and it goes when the run ends (SBX_UNIT_KEEP=1 keeps it), so runs
+ * do not leave their trees in /tmp.
+ */
+static char run_dir[200];
+
 const char *
 unit_tmpdir(void)
 {
 	static char path[256];
-	const char *base = getenv("TMPDIR");
 
-	snprintf(path, sizeof(path), "%s/sbx-unit-XXXXXX",
-	    base && *base ? base : "/tmp");
+	snprintf(path, sizeof(path), "%s/t-XXXXXX", run_dir);
 	if (!mkdtemp(path)) {
 		perror("mkdtemp");
 		abort();
 	}
 	return path;
+}
+
+/* Tests take permissions away; give them back before removing. */
+static int
+open_up(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)f;
+	if (flag == FTW_D || flag == FTW_DNR)
+		chmod(path, (st->st_mode & 07777) | S_IRWXU);
+	return 0;
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag,
+    struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static void
+run_dir_make(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(run_dir, sizeof(run_dir), "%s/sbx-unit-XXXXXX",
+	    base && *base ? base : "/tmp");
+	if (!mkdtemp(run_dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static void
+run_dir_remove(void)
+{
+	const char *keep = getenv("SBX_UNIT_KEEP");
+
+	if (keep && !strcmp(keep, "1")) {
+		fprintf(stderr, "check_sbx: kept %s\n", run_dir);
+		return;
+	}
+	nftw(run_dir, open_up, 16, FTW_PHYS);
+	nftw(run_dir, remove_one, 16, FTW_PHYS | FTW_DEPTH);
 }
 
 static int
@@ -60,8 +116,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "check_sbx: no suite matched\n");
 		return 1;
 	}
+	run_dir_make();
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	run_dir_remove();
 	return failed ? 1 : 0;
 }
