@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 33
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -20,7 +20,11 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	shift
 done
 shift
-exec timeout -k 2 "$t" "$@"
+timeout -k 2 "$t" "$@"
+st=$?
+# A script that "killed L1" (t06) makes this an L1 death.
+[ -e "$T_DIE.now" ] && { rm -f "$T_DIE.now"; exit 125; }
+exit $st
 EOF
 cat >"$fake/tests/rig/t01-good.sh" <<'EOF'
 echo "ok 1 - fine"
@@ -50,7 +54,18 @@ echo "ok 1 - left a child holding stdout"
 EOF
 # Their temporary files go under $T: runs killed at their budget below
 # cannot clean up after themselves.
-export RIGLOG=$T/boots MARK=$T/mark TMPDIR=$T
+cat >"$fake/tests/rig/t06-dies.sh" <<'EOF'
+# The first time, "L1 dies" here: the suite and all it runs are killed.
+if [ ! -e "$T_DIE" ]; then
+	: >"$T_DIE"
+	: >"$T_DIE.now"
+	suite=$(ps -o ppid= -p "$PPID" | tr -d ' ')
+	kill -9 -- "-$(ps -o pgid= -p "$suite" | tr -d ' ')"
+	sleep 5
+fi
+echo "ok 1 - L1 lived this time"
+EOF
+export RIGLOG=$T/boots MARK=$T/mark TMPDIR=$T T_DIE=$T/die
 unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE SBX_RIG_BUDGET \
 	SBX_RIG_DEADLINE SBX_RIG_MIN_LEFT SBX_RIG_TEST_TIMEOUT
 rig() { : >"$RIGLOG"; SBX_TOP_SRCDIR=$fake SBX_TOP_BUILDDIR=$T run bash "$fake/tests/rig/check"; }
@@ -68,6 +83,14 @@ ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a script that fails twice fails the ru
 like "$out" "# recap \(retry\): not ok 2 - always broken" "the retry's failure is in the recap too"
 like "$out" "# recap: # diagnosis: stuck" "and the lines after a failed check"
 is "$(grep -c '^# recap: t01' <<<"$out")" 0 "passing scripts are not recapped"
+
+# L1 dying in a batch after a script failed: the failure stands (and
+# gets its second run), the rest of the batch runs in a new L1.
+SBX_RIG_TESTS="t03 t06" rig
+ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a failure before L1 died in its batch still fails the run (status $rc)"
+like "$out" "# rig: t03-broken failed; running them once more" "and that script gets its second run"
+is "$(wc -l <"$RIGLOG")|$(grep -c '^ok [0-9]* - t06-dies.sh' <<<"$out")" "3|1" \
+	"the script L1 died in ran in a second L1, the retry in a third"
 
 rm -f "$MARK"
 SBX_RIG_RETRIES=0 SBX_RIG_TESTS="t02" rig
