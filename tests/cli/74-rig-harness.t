@@ -5,7 +5,7 @@
 # one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
 # the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 35
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -65,6 +65,19 @@ if [ ! -e "$T_DIE" ]; then
 fi
 echo "ok 1 - L1 lived this time"
 EOF
+cat >"$fake/tests/rig/t07-fails-then-dies.sh" <<'EOF'
+# Fails its first run; "L1 dies" in its second; passes its third.
+n=$(($(cat "$T_DIE.7" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$T_DIE.7"
+case $n in
+1) echo "not ok 1 - first run"; exit 1 ;;
+2) : >"$T_DIE.now"
+   suite=$(ps -o ppid= -p "$PPID" | tr -d ' ')
+   kill -9 -- "-$(ps -o pgid= -p "$suite" | tr -d ' ')"
+   sleep 5 ;;
+esac
+echo "ok 1 - run $n"
+EOF
 export RIGLOG=$T/boots MARK=$T/mark TMPDIR=$T T_DIE=$T/die
 unset SBX_RIG SBX_RIG_HOME SBX_RIG_RETRIES SBX_RIG_RETRY_BEFORE SBX_RIG_BUDGET \
 	SBX_RIG_DEADLINE SBX_RIG_MIN_LEFT SBX_RIG_TEST_TIMEOUT
@@ -91,6 +104,11 @@ ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a failure before L1 died in its batch 
 like "$out" "# rig: t03-broken failed; running them once more" "and that script gets its second run"
 is "$(wc -l <"$RIGLOG")|$(grep -c '^ok [0-9]* - t06-dies.sh' <<<"$out")" "3|1" \
 	"the script L1 died in ran in a second L1, the retry in a third"
+
+# ... and L1 dying in the second run boots another for what is left.
+SBX_RIG_TESTS="t07" rig
+is "$rc|$(wc -l <"$RIGLOG")" "0|3" "L1 dying in the second run boots a third L1, where the script passes"
+like "$out" "FLAKY: t07-fails-then-dies failed once" "and it is FLAKY"
 
 rm -f "$MARK"
 SBX_RIG_RETRIES=0 SBX_RIG_TESTS="t02" rig
