@@ -338,6 +338,7 @@ fail:
 int
 vmm_start(struct vmm *vm, struct sbx_err *e)
 {
+	char name[16];
 	unsigned i;
 	int r;
 
@@ -350,6 +351,9 @@ vmm_start(struct vmm *vm, struct sbx_err *e)
 			return sbx_err_sys(e, "cannot start vCPU thread %u", i);
 		}
 		vm->vcpu[i].started = true;
+		/* "vcpu0"...: ps -L and /proc/PID/task tell the threads apart. */
+		snprintf(name, sizeof(name), "vcpu%u", i);
+		pthread_setname_np(vm->vcpu[i].thread, name);
 	}
 	return 0;
 }
