@@ -2,13 +2,13 @@
  * runner.c - runs every unit suite. With arguments, runs only the suites
  * whose names (without "suite_") are given: `check_sbx buf store`.
  */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/err.h"
+#include "store/fsutil.h"
 #include "unit.h"
 #include "suites.h"
 
@@ -32,29 +32,6 @@ unit_tmpdir(void)
 	return path;
 }
 
-/* Tests take permissions away; give them back before removing. */
-static int
-open_up(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)f;
-	if (flag == FTW_D || flag == FTW_DNR)
-		chmod(path, (st->st_mode & 07777) | S_IRWXU);
-	return 0;
-}
-
-static int
-remove_one(const char *path, const struct stat *st, int flag,
-    struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 static void
 run_dir_make(void)
 {
@@ -72,13 +49,14 @@ static void
 run_dir_remove(void)
 {
 	const char *keep = getenv("SBX_UNIT_KEEP");
+	struct sbx_err e;
 
 	if (keep && !strcmp(keep, "1")) {
 		fprintf(stderr, "check_sbx: kept %s\n", run_dir);
 		return;
 	}
-	nftw(run_dir, open_up, 16, FTW_PHYS);
-	nftw(run_dir, remove_one, 16, FTW_PHYS | FTW_DEPTH);
+	if (sbx_fs_remove_tree(run_dir, &e) < 0)
+		fprintf(stderr, "check_sbx: %s\n", e.msg);
 }
 
 static int
