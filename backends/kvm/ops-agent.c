@@ -253,6 +253,32 @@ kvm_exec(struct sbx_conn *c, const char *query, const struct sbx_exec_opts *o,
 	return 0;
 }
 
+/*
+ * A copy whose agent connection dropped (SBX_ENET): when the sandbox's
+ * VMM is gone, says so instead of the transport's words ("the source
+ * cannot be rewound" meant nothing to a user whose sandbox had crashed).
+ */
+static int
+copy_failed(struct sbx_conn *c, const char *query, int rc, const char *dir,
+    const char *path, struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_err e2;
+
+	if (rc != SBX_ENET)
+		return rc;
+	sbx_err_clear(&e2);
+	sbx_sandbox_init(&sb);
+	if (sbx_backend_kvm.get(c, query, &sb, &e2) == 0 &&
+	    sb.state != SBX_SB_RUNNING)
+		rc = sbx_err_set(e, SBX_ENET, "sandbox '%s' stopped during the "
+		    "copy %s '%s' (its state is now '%s'; `sbx logs %s` shows "
+		    "its console)", sb.id, dir, path,
+		    sbx_sandbox_state_name(sb.state), sb.id);
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
 int
 kvm_file_put(struct sbx_conn *c, const char *query, int src_fd,
     const char *path, uint32_t mode, struct sbx_err *e)
@@ -267,7 +293,7 @@ kvm_file_put(struct sbx_conn *c, const char *query, int src_fd,
 	po.mode = mode;
 	rc = sbx_agent_put_fd(&a, src_fd, 0, path, &po, e);
 	sbx_agent_release(&a);
-	return rc;
+	return copy_failed(c, query, rc, "to", path, e);
 }
 
 int
@@ -281,7 +307,7 @@ kvm_file_get(struct sbx_conn *c, const char *query, const char *path,
 		return -1;
 	rc = sbx_agent_get_fd(&a, path, dst_fd, NULL, NULL, NULL, e);
 	sbx_agent_release(&a);
-	return rc;
+	return copy_failed(c, query, rc, "from", path, e);
 }
 
 static void

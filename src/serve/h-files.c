@@ -63,7 +63,14 @@ parse_mode(const char *s, uint32_t def, uint32_t *mode)
 	return 0;
 }
 
-/* Runs file_put reading the upload pipe until the body ends. */
+/*
+ * Runs file_put reading the upload pipe until the body ends. The read end
+ * is closed as soon as file_put returns: when it failed part-way (the
+ * guest died, the disk filled), the request thread's next write to the
+ * pipe gets EPIPE and drops the rest of the body instead of blocking on
+ * a full pipe that nobody reads (the upload hung until the client gave
+ * up). upload_free joins this thread before it looks at rfd.
+ */
 static void *
 upload_worker(void *p)
 {
@@ -71,6 +78,8 @@ upload_worker(void *p)
 
 	up->rc = up->b->file_put(up->conn, up->query, up->rfd, up->path,
 	    up->mode, &up->err);
+	close(up->rfd);
+	up->rfd = -1;
 	return NULL;
 }
 
@@ -154,10 +163,13 @@ h_file_put_stream(struct req *r, const char *data, size_t len)
 	if (!up->started || up->wfd < 0)
 		return up->rc;	/* failed: the rest of the body is dropped */
 	if (sbx_fs_write_all(up->wfd, data, len, "upload pipe", NULL) < 0) {
-		/* The backend stopped reading (it failed): drop the rest. */
-		close(up->wfd);
-		up->wfd = -1;
-		return -1;
+		/* The backend stopped reading: its error is the answer. */
+		upload_end(up);
+		if (up->rc == 0)
+			up->rc = sbx_err_set(&up->err, SBX_EIO, "the sandbox "
+			    "stopped reading the upload after %llu bytes",
+			    (unsigned long long)up->bytes);
+		return up->rc;
 	}
 	up->bytes += len;
 	return 0;

@@ -231,6 +231,34 @@ R cp "$id:/nonexistent" "$T/x" >"$T/ro" 2>"$T/re"; rrc=$?
 sbx cp "$id:/nonexistent" "$T/x" >"$T/lo" 2>"$T/le"; lrc=$?
 is "$rrc|$(cat "$T/re")" "$lrc|$(cat "$T/le")" "cp of a missing file: same status and error remotely"
 
+# An upload into a sandbox whose VMM dies part-way ends with an error
+# when its body does. It hung in CI (2026-11-27): the guest reset during a remote cp,
+# the server's upload thread gave up, and the server blocked writing the
+# rest of the body into a pipe that nobody read, for 13 minutes. A fork
+# takes the kill, so the sandbox above goes on.
+kid=$(R fork "$id" 2>"$T/ke")
+kpid=$([ -n "$kid" ] && sbx inspect "$kid" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", 0))')
+if [ -n "$kid" ] && [ "${kpid:-0}" -gt 0 ]; then
+	# A slow upload of unknown length (40 MiB, 1 MiB every 0.2 s); its
+	# VMM is killed after 3 s.
+	(for i in $(seq 40); do head -c 1M /dev/zero; sleep 0.2; done) |
+		timeout 120 bash -c 'sbx --remote "$1" cp - "$2:/tmp/endless"' _ "$url" "$kid" 2>"$T/de" &
+	cpid=$!
+	sleep 3
+	kill -9 "$kpid"
+	t0=$(now)
+	wait "$cpid"; st=$?
+	ms=$((($(now) - t0) / 1000000))
+	ok $([ "$st" != 0 ] && [ "$st" != 124 ] && echo 0 || echo 1) \
+		"an upload whose sandbox dies part-way fails (status $st) after ${ms} ms, not at a timeout"
+	grep -q "sandbox '$kid' stopped during the copy to '/tmp/endless'" "$T/de"
+	ok $? "which says the sandbox stopped ($(head -n 1 "$T/de" | cut -c1-300))"
+	R rm -f "$kid" >/dev/null 2>&1
+else
+	ok 1 "a fork to kill ('${kid}', pid '${kpid}'): $(head -c 300 "$T/ke")"
+	skip "no fork, no error message to check"
+fi
+
 # logs: the console log read remotely is what the local backend reads (it
 # may have grown in between, so remote must be a prefix of local).
 R logs "$id" >"$T/rl"; st=$?

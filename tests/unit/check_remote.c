@@ -152,6 +152,16 @@ fx_file_put(struct sbx_conn *c, const char *query, int src_fd,
 
 	(void)c;
 	r = fx_check(query, e);
+	if (r == 0 && !strcmp(path, "/dies")) {
+		/* A guest that dies part-way: 4 KiB read, then an error. */
+		char buf[4096];
+
+		free(p);
+		if (read(src_fd, buf, sizeof(buf)) < 0)
+			return sbx_err_sys(e, "read");
+		return sbx_err_set(e, SBX_EIO, "the sandbox stopped during "
+		    "the upload");
+	}
 	fd = r < 0 ? -1 : open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	if (r == 0 && fd < 0)
 		r = sbx_err_sys(e, "cannot create '%s'", path);
@@ -344,8 +354,31 @@ START_TEST(test_exec_stream)
 }
 END_TEST
 
+/* The read end of a pipe a child writes `n` zero bytes to. */
+static int
+zeros(size_t n, pid_t *kid)
+{
+	static char buf[65536];
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	*kid = fork();
+	ck_assert_int_ge(*kid, 0);
+	if (*kid == 0) {
+		close(p[0]);
+		for (; n >= sizeof(buf); n -= sizeof(buf))
+			if (write(p[1], buf, sizeof(buf)) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	return p[0];
+}
+
 START_TEST(test_files_stream)
 {
+	pid_t kid;
+	int fd1, rc;
 	struct sbx_buf a = SBX_BUF_INIT, b = SBX_BUF_INIT;
 	struct sbx_conn *c = client(admin_token);
 	int src = tmpfile_fd(), dst = tmpfile_fd(), p[2];
@@ -366,6 +399,30 @@ START_TEST(test_files_stream)
 	slurp(dst, &b);
 	ck_assert_uint_eq(b.len, a.len);
 	ck_assert(!memcmp(a.buf, b.buf, a.len));
+	/*
+	 * A backend that stops reading part-way (its guest died): the rest
+	 * of the 3 MiB is read and dropped, and the answer is the backend's
+	 * error. The server used to block writing the rest into a pipe
+	 * nobody read, and the client waited until its own timeout (the
+	 * test's 30 s here).
+	 */
+	lseek(src, 0, SEEK_SET);
+	rc = sbx_backend_remote.file_put(c, "fx", src, "/dies", 0600, &e);
+	ck_assert_msg(rc == SBX_EIO, "rc %d: %s", rc, e.msg);
+	ck_assert_msg(strstr(e.msg, "stopped during the upload"), "message "
+	    "'%s'", e.msg);
+	/*
+	 * The same from a pipe, where the body's end is known only when it
+	 * comes: a child writes 8 MiB, more than the pipes and sockets on
+	 * the way hold.
+	 */
+	fd1 = zeros(8u << 20, &kid);
+	rc = sbx_backend_remote.file_put(c, "fx", fd1, "/dies", 0600, &e);
+	ck_assert_msg(rc == SBX_EIO, "rc %d: %s", rc, e.msg);
+	ck_assert_msg(strstr(e.msg, "stopped during the upload"), "message "
+	    "'%s'", e.msg);
+	waitpid(kid, NULL, 0);
+	close(fd1);
 	/* From a pipe: chunked upload of unknown length. */
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert(write(p[1], "piped", 5) == 5);
