@@ -2,10 +2,11 @@
 # 74-rig-harness.t - tests/rig/check and tests/rig/suite themselves, with a
 # stand-in for tests/rig/run that runs the suite here instead of in L1 and
 # three stand-in rig scripts: one passes, one fails only its first time,
-# one always fails. Checks the retry in a fresh "L1", the FLAKY verdict,
-# the recap of failed checks at the end, and SBX_RIG_RETRIES=0.
+# one always fails. Checks the reruns in a fresh "L1", the FLAKY verdict,
+# the recap of failed checks at the end, the closing verdict line, and
+# SBX_RIG_RETRIES.
 . "$(dirname "$0")/lib.sh"
-plan 35
+plan 41
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -43,6 +44,17 @@ cat >"$fake/tests/rig/t03-broken.sh" <<'EOF'
 echo "ok 1 - something"
 echo "not ok 2 - always broken"
 echo "# diagnosis: stuck"
+EOF
+cat >"$fake/tests/rig/t00-slow-fails.sh" <<'EOF'
+sleep 2
+echo "not ok 1 - slow and broken"
+EOF
+cat >"$fake/tests/rig/t08-flaky-twice.sh" <<'EOF'
+# Fails its first two runs, passes its third.
+n=$(($(cat "$MARK.8" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$MARK.8"
+[ "$n" -ge 3 ] || { echo "not ok 1 - run $n"; exit 1; }
+echo "ok 1 - run $n"
 EOF
 cat >"$fake/tests/rig/t04-slow.sh" <<'EOF'
 echo "ok 1 - started"
@@ -85,10 +97,12 @@ rig() { : >"$RIGLOG"; SBX_TOP_SRCDIR=$fake SBX_TOP_BUILDDIR=$T run bash "$fake/t
 
 SBX_RIG_TESTS="t01 t02" rig
 is "$rc" 0 "a script that fails once and passes in a fresh L1 does not fail the run"
-like "$out" "FLAKY: t02-flaky failed once" "it is reported as FLAKY"
+like "$out" "FLAKY: t02-flaky failed and then passed" "it is reported as FLAKY"
 is "$(wc -l <"$RIGLOG")" 2 "the retry boots a second L1"
 like "$out" "# recap: t02-flaky.sh \(exit status 1\):" "the first failure is repeated at the end"
-like "$(tail -n 4 <<<"$out")" "# recap: #   got:  a" "with its got/want lines"
+like "$(grep -B3 '^# rig verdict' <<<"$out")" "# recap: #   got:  a" "with its got/want lines"
+like "$(tail -n 1 <<<"$out")" "^# rig verdict: 2 passed, 0 failed, 0 skipped, of 2; flaky: t02-flaky$" \
+	"the verdict line counts each script once, by its last run"
 
 rm -f "$MARK"
 SBX_RIG_TESTS="t01 t03" rig
@@ -96,38 +110,50 @@ ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a script that fails twice fails the ru
 like "$out" "# recap \(retry\): not ok 2 - always broken" "the retry's failure is in the recap too"
 like "$out" "# recap: # diagnosis: stuck" "and the lines after a failed check"
 is "$(grep -c '^# recap: t01' <<<"$out")" 0 "passing scripts are not recapped"
+is "$(wc -l <"$RIGLOG")|$(tail -n 1 <<<"$out")" "3|# rig verdict: 1 passed, 1 failed, 0 skipped, of 2" \
+	"two reruns (3 boots), and the verdict counts the broken script once"
 
 # L1 dying in a batch after a script failed: the failure stands (and
 # gets its second run), the rest of the batch runs in a new L1.
 SBX_RIG_TESTS="t03 t06" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "a failure before L1 died in its batch still fails the run (status $rc)"
-like "$out" "# rig: t03-broken failed; running them once more" "and that script gets its second run"
-is "$(wc -l <"$RIGLOG")|$(grep -c '^ok [0-9]* - t06-dies.sh' <<<"$out")" "3|1" \
-	"the script L1 died in ran in a second L1, the retry in a third"
+like "$out" "# rig: t03-broken failed; running them again in a fresh L1 \(rerun 1 of 2" "and that script gets its reruns"
+is "$(wc -l <"$RIGLOG")|$(grep -c '^ok [0-9]* - t06-dies.sh' <<<"$out")" "4|1" \
+	"the script L1 died in ran in a second L1, the reruns in a third and fourth"
 
 # ... and L1 dying in the second run boots another for what is left.
 SBX_RIG_TESTS="t07" rig
 is "$rc|$(wc -l <"$RIGLOG")" "0|3" "L1 dying in the second run boots a third L1, where the script passes"
-like "$out" "FLAKY: t07-fails-then-dies failed once" "and it is FLAKY"
+like "$out" "FLAKY: t07-fails-then-dies failed and then passed" "and it is FLAKY"
 
 rm -f "$MARK"
 SBX_RIG_RETRIES=0 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "SBX_RIG_RETRIES=0: no second run, the failure stands"
 is "$(wc -l <"$RIGLOG")" 1 "and only one L1 boot"
-like "$(tail -n 3 <<<"$out")" "# recap: no second run: SBX_RIG_RETRIES=0" "the recap says why there was no second run"
+like "$(tail -n 3 <<<"$out")" "# recap: no further run: SBX_RIG_RETRIES=0" "the recap says why there was no second run"
 
 rm -f "$MARK"
 SBX_RIG_RETRY_BEFORE=0 SBX_RIG_TESTS="t02" rig
 ok $([ "$rc" != 0 ] && echo 0 || echo 1) "no retry once the run has used its time"
-# By default the second run must fit: 1.5 times what the failed script
-# took plus 300 s for the boot, within the budget.
-rm -f "$MARK"
-SBX_RIG_BUDGET=250 SBX_RIG_TESTS="t02" rig
-ok $([ "$rc" != 0 ] && [ "$(wc -l <"$RIGLOG")" = 1 ] && echo 0 || echo 1) "no retry when it would not fit in the budget (250 s)"
-like "$out" "# recap: no second run: it would not fit in the time left \(run at [0-9]+ s of 250 s\)" "and says so"
-rm -f "$MARK"
-SBX_RIG_BUDGET=400 SBX_RIG_TESTS="t02" rig
-is "$rc|$(wc -l <"$RIGLOG")" "0|2" "a retry when it fits (400 s): the flaky script passes the second time"
+# A script that fails twice and then passes: FLAKY with the default two
+# reruns, a failure with one.
+rm -f "$MARK.8"
+SBX_RIG_TESTS="t08" rig
+is "$rc|$(wc -l <"$RIGLOG")" "0|3" "a script failing two runs passes in its third (3 boots)"
+like "$out" "# rig: FLAKY: t08-flaky-twice failed and then passed" "and is FLAKY"
+rm -f "$MARK.8"
+SBX_RIG_RETRIES=1 SBX_RIG_TESTS="t08" rig
+like "$rc|$(wc -l <"$RIGLOG")|$(tail -n 1 <<<"$out")" "^[1-9][0-9]*\|2\|# rig verdict: 0 passed, 1 failed" \
+	"SBX_RIG_RETRIES=1: one rerun, and the script fails"
+like "$out" "# recap: no further run: they failed 2 runs \(SBX_RIG_RETRIES=1\)" "the recap says why"
+# Reruns go quickest first: what the budget leaves is spent on the most
+# scripts.
+SBX_RIG_RETRIES=1 SBX_RIG_TESTS="t00 t03" rig
+like "$out" "# rig: t03-broken t00-slow-fails failed; running them again" "the rerun takes the quicker failure first"
+# No rerun starts without SBX_RIG_MIN_LEFT seconds of the budget left.
+SBX_RIG_BUDGET=250 SBX_RIG_MIN_LEFT=249 SBX_RIG_TESTS="t00" rig
+like "$rc|$(wc -l <"$RIGLOG")" "^[1-9][0-9]*\|1$" "no rerun without the time for one (1 boot, failed)"
+like "$out" "# recap: no further run: no time left \(run at [0-9]+ s of 250 s\)" "and the recap says so"
 t0=$SECONDS
 SBX_RIG_TESTS="t05" rig
 is "$rc" 0 "a script leaving a child that holds its output passes"

@@ -15,7 +15,7 @@ builddir=${SBX_TOP_BUILDDIR:-$PWD}
 srcdir=${SBX_TOP_SRCDIR:-.}
 export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$builddir}
 [ -x "$builddir/sbx" ] && export PATH="$builddir:$PATH"
-export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-3m}
 unset SBX_TOKEN SBX_REMOTE
 n=0 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi; }

@@ -11,7 +11,7 @@ fi
 command -v tmux >/dev/null || { echo "1..0 # SKIP tmux not installed (apt-get install tmux)"; exit 77; }
 export SBX_HOME=${SBX_RIG_HOME:?SBX_RIG_HOME is not set (make check-rig sets it)}
 export SBX_LIBEXECDIR=${SBX_LIBEXECDIR:-$SBX_TOP_BUILDDIR}
-export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-10m}
+export SBX_BOOT_TIMEOUT=${SBX_BOOT_TIMEOUT:-3m}
 testno=0 failures=0
 ok() { testno=$((testno + 1)); echo "ok $testno - $*"; }
 not_ok() { testno=$((testno + 1)); failures=$((failures + 1)); echo "not ok $testno - $*"; }
