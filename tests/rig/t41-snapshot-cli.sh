@@ -7,7 +7,8 @@
 # `sbx log` shows the chain; `sbx create --from` restores a snapshot; a
 # diff snapshot writes only its dirtied pages (page delta, under 4 MiB);
 # a 3-deep chain restores with every generation's files and 20 MiB of
-# noise intact, forks, and snapshots again; a corrupted snapshot or page
+# noise intact, and with the memory the source had at each snapshot (a
+# hash of all RAM, SBX_VMM_MEMHASH), forks, and snapshots again; a corrupted snapshot or page
 # delta is refused. One boot; everything else is restored or forked.
 # Prints "# bench:" and "# diff:" figures.
 set -u
@@ -24,7 +25,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 state() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
 pid_of() { sbx inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid", 0))'; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
-echo "1..37"
+echo "1..38"
 
 t0=$(now_ms)
 id=$(sbx create --memory 512M 2>"$SBX_HOME/t41-create.err")
@@ -45,6 +46,13 @@ hib_ms=$(($(now_ms) - t0))
 is "$(state "$id")" hibernated "hibernate leaves the sandbox hibernated (${hib_ms} ms)"
 snapbytes=$(du -sk --apparent-size "$SBX_HOME/sandboxes/$id/hibernate" | cut -f1)
 alloc=$(du -sk "$SBX_HOME/sandboxes/$id/hibernate" | cut -f1)
+# From here until the 3-deep chain is checked, every sbx-vmm hashes all
+# of guest RAM when it snapshots (paused) and when it restores (before
+# any vCPU runs): restored memory must be the snapshot's, page for page.
+export SBX_VMM_MEMHASH=1
+memhash() { # memhash ID snapshot|restore: the hashes in its vmm.log
+	sed -n "s/.*$2[^:]*: memory hash //p" "$SBX_HOME/sandboxes/$1/vmm.log" 2>/dev/null
+}
 t0=$(now_ms)
 sbx resume "$id" 2>&1 | sed 's/^/# /'
 res_ms=$(($(now_ms) - t0))
@@ -125,6 +133,7 @@ sbx exec "$id" -- sh -c 'echo after-second >/tmp/z'
 s3=$(sbx snapshot --json -m "third snapshot" "$id")
 s3id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$s3" 2>/dev/null)
 w3=$(mf "$s3id" written_bytes) dp3=$(mf "$s3id" dirty_pages) dl3=$(mf "$s3id" delta_pages)
+src_hash=$(memhash "$id" snapshot | tail -n 3)
 added3=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["added_bytes"])' "$s3" 2>/dev/null)
 echo "# diff: third snapshot wrote $w3 and added $added3 bytes for $dp3 dirty pages; $dl3 pages in its (cumulative) page delta"
 ok $([ "$(mf "$s3id" diff)" = True ] && [ "$(mf "$s3id" parent)" = "sha:$s2id" ] && [ -n "$w3" ] && [ "$w3" -lt 8388608 ] && echo 0 || echo 1) \
@@ -137,6 +146,7 @@ st=$?
 from_ms=$(($(now_ms) - t0))
 sed 's/^/# /' "$SBX_HOME/t41-from.err"
 ok $st "create --from the first snapshot restores a sandbox (${from_ms} ms)"
+got_hash=$(memhash "$r" restore)
 rchar=$(awk '/^rchar:/ { print $2 }' "/proc/$(pid_of "$r")/io" 2>/dev/null)
 echo "# bench: create --from snapshot (restore to agent ready + personalized) ${from_ms} ms vs cold boot ${boot_ms} ms (ratio $(awk -v a="$boot_ms" -v b="$from_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')x); the restored VMM read ${rchar:-?} bytes with read(2) (memory is mapped, not read)"
 is "$(sbx exec "$r" -- cat /tmp/x)|$(sbx exec "$r" -- sh -c 'cat /tmp/y 2>/dev/null || echo none')" "from-the-source|none" \
@@ -148,6 +158,7 @@ st=$?
 sed 's/^/# /' "$SBX_HOME/t41-from2.err"
 is "$st|$(sbx exec "$r2" -- cat /tmp/x /tmp/y 2>&1 | tr '\n' ' ')" "0|from-the-source after-first " \
 	"create --from the diff snapshot has both snapshots' files"
+got_hash+=$'\n'$(memhash "$r2" restore)
 sbx rm -f "$r2" >/dev/null 2>&1
 rk=$(sbx fork "$r" 2>"$SBX_HOME/t41-rfork.err")
 st=$?
@@ -167,6 +178,11 @@ is "$st|$(sbx exec "$r3" -- cat /tmp/x /tmp/y /tmp/z 2>&1 | tr '\n' ' ')" "0|fro
 	"create --from the 3-deep chain has all three generations' files"
 is "$(sbx exec "$r3" -- sh -c 'sha256sum </tmp/big' | cut -d' ' -f1)" "$big" \
 	"the 20 MiB written before the first snapshot is intact after restoring the chain"
+got_hash+=$'\n'$(memhash "$r3" restore)
+unset SBX_VMM_MEMHASH
+# Hash of all RAM, then of each eighth: a mismatch says where.
+is "$got_hash" "$src_hash" "the full, diff and 3-deep restores have the source's memory, page for page (hash at snapshot = hash at restore)"
+[ "$(printf '%s\n' "$got_hash" | grep -c .)" = 3 ] || echo "# memory hashes: source $(echo $src_hash) restored $(echo $got_hash)"
 rk3=$(sbx fork "$r3" 2>"$SBX_HOME/t41-rfork3.err")
 st=$?
 sed 's/^/# /' "$SBX_HOME/t41-rfork3.err"

@@ -289,6 +289,44 @@ START_TEST(test_cpuid)
 }
 END_TEST
 
+/*
+ * The memory hash of SBX_VMM_MEMHASH: equal RAM, equal text; one byte
+ * changed in the sixth eighth changes the whole hash and r5 only.
+ */
+START_TEST(test_mem_hash)
+{
+	struct gmem a, b;
+	char ha[GMEM_HASH_TEXT], hb[GMEM_HASH_TEXT];
+	char wa[9][20], wb[9][20];
+	int i;
+
+	ck_assert_int_eq(gmem_init(&a, 16 << 20, NULL), 0);
+	ck_assert_int_eq(gmem_init(&b, 16 << 20, NULL), 0);
+	for (i = 0; i < (16 << 20); i += 4093)
+		a.host[i] = b.host[i] = (uint8_t)(i * 31);
+	gmem_hash_text(&a, ha);
+	gmem_hash_text(&b, hb);
+	ck_assert_str_eq(ha, hb);
+	ck_assert_int_eq(strlen(ha), 16 + 8 * 9);
+	b.host[(10u << 20) + 12345] ^= 1;
+	gmem_hash_text(&b, hb);
+	ck_assert_int_eq(sscanf(ha, "%19s %19s %19s %19s %19s %19s %19s %19s "
+	    "%19s", wa[0], wa[1], wa[2], wa[3], wa[4], wa[5], wa[6], wa[7],
+	    wa[8]), 9);
+	ck_assert_int_eq(sscanf(hb, "%19s %19s %19s %19s %19s %19s %19s %19s "
+	    "%19s", wb[0], wb[1], wb[2], wb[3], wb[4], wb[5], wb[6], wb[7],
+	    wb[8]), 9);
+	ck_assert_str_ne(wa[0], wb[0]);
+	for (i = 1; i < 9; i++)
+		if (i == 1 + 5)
+			ck_assert_str_ne(wa[i], wb[i]);
+		else
+			ck_assert_str_eq(wa[i], wb[i]);
+	gmem_release(&a);
+	gmem_release(&b);
+}
+END_TEST
+
 Suite *suite_vmm_boot(void)
 {
 	Suite *s = suite_create("vmm_boot");
@@ -300,6 +338,7 @@ Suite *suite_vmm_boot(void)
 	tcase_add_test(t, test_e820_high);
 	tcase_add_test(t, test_debian_kernel);
 	tcase_add_test(t, test_cpuid);
+	tcase_add_test(t, test_mem_hash);
 	suite_add_tcase(s, t);
 	return s;
 }

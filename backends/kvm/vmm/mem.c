@@ -2,6 +2,7 @@
  * mem.c - guest RAM mapping and the bounds-checked accessor (mem.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,4 +141,49 @@ gmem_dirty_take(struct gmem *m, uint64_t *out)
 
 	for (i = 0; i < n; i++)
 		out[i] = __atomic_exchange_n(&m->dirty[i], 0, __ATOMIC_RELAXED);
+}
+
+/* FNV-1a style over 64-bit words, four lanes so the multiplies overlap. */
+static uint64_t
+hash_range(const uint8_t *p, uint64_t len)
+{
+	const uint64_t prime = 0x100000001b3ULL;
+	uint64_t h[4] = { 0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL,
+	    0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL }, w;
+	uint64_t i;
+
+	for (i = 0; i + 32 <= len; i += 32) {
+		memcpy(&w, p + i, 8);
+		h[0] = (h[0] ^ w) * prime;
+		memcpy(&w, p + i + 8, 8);
+		h[1] = (h[1] ^ w) * prime;
+		memcpy(&w, p + i + 16, 8);
+		h[2] = (h[2] ^ w) * prime;
+		memcpy(&w, p + i + 24, 8);
+		h[3] = (h[3] ^ w) * prime;
+	}
+	for (; i < len; i++)
+		h[0] = (h[0] ^ p[i]) * prime;
+	return ((h[0] * prime ^ h[1]) * prime ^ h[2]) * prime ^ h[3];
+}
+
+void
+gmem_hash_text(const struct gmem *m, char *out)
+{
+	uint64_t part = (m->size / 8) & ~(GMEM_PAGE - 1), r[8], all = 0;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		uint64_t off = part * (uint64_t)i;
+		uint64_t len = i == 7 ? m->size - off : part;
+
+		r[i] = hash_range(m->host + off, len);
+		all = (all ^ r[i]) * 0x100000001b3ULL;
+	}
+	n += (size_t)snprintf(out, GMEM_HASH_TEXT, "%016llx",
+	    (unsigned long long)all);
+	for (i = 0; i < 8 && n < GMEM_HASH_TEXT; i++)
+		n += (size_t)snprintf(out + n, GMEM_HASH_TEXT - n, " %08llx",
+		    (unsigned long long)(r[i] >> 32));
 }

@@ -66,4 +66,14 @@ void gmem_mark_dirty(struct gmem *m, uint64_t gpa, uint64_t len);
 size_t gmem_dirty_words(const struct gmem *m);
 void gmem_dirty_take(struct gmem *m, uint64_t *out);
 
+/*
+ * A 64-bit hash of all of guest RAM and of each eighth of it, as text
+ * ("H r0 r1 ... r7", hex) in `out` (at least GMEM_HASH_TEXT bytes): a
+ * debugging aid that tells whether a restored VM's memory is the memory
+ * its snapshot was taken from (SBX_VMM_MEMHASH, doc/vmm-control.md). Reads
+ * every page; call it with the vCPUs stopped.
+ */
+#define GMEM_HASH_TEXT 160
+void gmem_hash_text(const struct gmem *m, char *out);
+
 #endif

@@ -359,6 +359,12 @@ snap_run_vm(struct snap_image *img, const struct snap_run *run)
 		goto fail;
 	if (memory_attach(m.vm, img, run, &e) < 0)
 		goto fail;
+	if (getenv("SBX_VMM_MEMHASH")) {
+		char h[GMEM_HASH_TEXT];
+
+		gmem_hash_text(&m.vm->mem, h);	/* before any vCPU runs */
+		vmm_log("restore: memory hash %s", h);
+	}
 	for (i = 0; i < m.vm->nvcpu; i++)
 		if (state_load_vcpu(m.vm->vcpu[i].fd, i, img, &e) < 0)
 			goto fail;

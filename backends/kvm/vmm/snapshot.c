@@ -577,6 +577,12 @@ snap_save(struct vmm *vm, const char *dir, uint64_t chunk, const char *since,
 		mbytes = write_snap_file(dir, "memory", &b, &e);
 		r = mbytes < 0 ? (int)mbytes : 0;
 	}
+	if (r == 0 && getenv("SBX_VMM_MEMHASH")) {
+		char h[GMEM_HASH_TEXT];
+
+		gmem_hash_text(&vm->mem, h);	/* still paused */
+		vmm_log("snapshot %s: memory hash %s", dir, h);
+	}
 	if (r == 0 && chunk)
 		r = dirty_start(vm, &e);	/* the next diff is from here */
 	if (r == 0 && chunk) {
