@@ -4,6 +4,7 @@
 #   get HOST PORT PATH      print the body of an HTTP GET
 #   connect HOST PORT       "ok MS" or "error ERRNO MS"
 #   resolve NAME            "ok IP MS" or "error MSG MS"
+#   resolve-tcp NAME        the same, asking 10.0.2.3 over TCP (port 53)
 #   send HOST PORT MIB      send MIB MiB, print "sent BYTES MS ACKED"
 #   serve PORT              answer every HTTP request with "hello from guest"
 import errno
@@ -49,6 +50,39 @@ def resolve(name):
         print("error", str(e).replace(" ", "_"), ms(t0))
 
 
+def resolve_tcp(name):
+    t0 = time.monotonic()
+    q = bytes([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    q += bytes([0, 1, 0, 1])
+    try:
+        s = socket.create_connection(("10.0.2.3", 53), timeout=20)
+        s.sendall(len(q).to_bytes(2, "big") + q)
+        m = b""
+        while len(m) < 2 or len(m) < 2 + int.from_bytes(m[:2], "big"):
+            b = s.recv(4096)
+            if not b:
+                raise OSError("connection closed")
+            m += b
+        m = m[2:]
+        an = int.from_bytes(m[6:8], "big")
+        off = len(q)                    # the question, echoed
+        for _ in range(an):
+            while m[off] and m[off] < 0xc0:
+                off += 1 + m[off]
+            off += 2 if m[off] >= 0xc0 else 1
+            rtype = int.from_bytes(m[off:off + 2], "big")
+            rdlen = int.from_bytes(m[off + 8:off + 10], "big")
+            off += 10
+            if rtype == 1 and rdlen == 4:
+                print("ok", socket.inet_ntoa(m[off:off + 4]), ms(t0))
+                return
+            off += rdlen
+        print("error no_address", ms(t0))
+    except OSError as e:
+        print("error", str(e).replace(" ", "_"), ms(t0))
+
+
 def send(host, port, mib):
     chunk = b"x" * (1 << 20)
     s = socket.create_connection((host, int(port)), timeout=60)
@@ -84,5 +118,6 @@ def serve(port):
 
 
 cmd = sys.argv[1]
-{"get": get, "connect": connect, "resolve": resolve, "send": send,
+{"get": get, "connect": connect, "resolve": resolve,
+ "resolve-tcp": resolve_tcp, "send": send,
  "serve": serve}[cmd](*sys.argv[2:])

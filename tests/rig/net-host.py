@@ -1,6 +1,7 @@
 # net-host.py - the L1 side of t50-net.sh. Usage:
-#   dns PORT NAME=IP...   a UDP DNS server on 127.0.0.1 answering A queries
-#                         for NAME (and its subdomains); NXDOMAIN otherwise.
+#   dns PORT NAME=IP...   a DNS server on 127.0.0.1, UDP and TCP, answering
+#                         A queries for NAME (and its subdomains);
+#                         NXDOMAIN otherwise.
 #                         NAME=IP1|IP2|... answers each A query with the
 #                         next of them in turn (round-robin, like a CDN);
 #                         NAME=@TARGET answers with a CNAME to TARGET and
@@ -27,12 +28,9 @@ def dns(port, *pairs):
     def wire(name):
         return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
 
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", int(port)))
-    while True:
-        q, addr = s.recvfrom(512)
-        if len(q) < 12:
-            continue
+    lock = threading.Lock()
+
+    def answer(q):
         off, labels = 12, []
         while off < len(q) and q[off]:
             labels.append(q[off + 1:off + 1 + q[off]].decode().lower())
@@ -48,13 +46,48 @@ def dns(port, *pairs):
             owner, (k, v) = wire(target), lookup(target)
         if v and qtype == 1:
             ips = v.split("|")
-            ip = ips[turn.get(k, 0) % len(ips)]
-            turn[k] = turn.get(k, 0) + 1
+            with lock:
+                ip = ips[turn.get(k, 0) % len(ips)]
+                turn[k] = turn.get(k, 0) + 1
             ans.append(owner + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(ip))
         elif qtype == 1:
             ans = []
         head = q[:2] + bytes([0x81, 0x80 if v else 0x83])
-        s.sendto(head + struct.pack("!HHHH", 1, len(ans), 0, 0) + q[12:qend] + b"".join(ans), addr)
+        return head + struct.pack("!HHHH", 1, len(ans), 0, 0) + q[12:qend] + b"".join(ans)
+
+    def tcp_one(c):
+        # Messages after a 2-byte length, as many as the client sends.
+        buf = b""
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            buf += b
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                n = struct.unpack("!H", buf[:2])[0]
+                q, buf = buf[2:2 + n], buf[2 + n:]
+                if len(q) >= 12:
+                    a = answer(q)
+                    c.sendall(struct.pack("!H", len(a)) + a)
+        c.close()
+
+    def tcp():
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", int(port)))
+        ls.listen(8)
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=tcp_one, args=(c,), daemon=True).start()
+
+    threading.Thread(target=tcp, daemon=True).start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", int(port)))
+    while True:
+        q, addr = s.recvfrom(512)
+        if len(q) < 12:
+            continue
+        s.sendto(answer(q), addr)
 
 
 def sink(port):

@@ -6,12 +6,13 @@
 # runs on L1), a denied CIDR and a denied domain fail at once (< 2 s: a
 # RST or NXDOMAIN made by the VMM, not a timeout) while a neighbour that is
 # not denied works, and a server started in the guest is reachable from L1
-# through `sbx port`; networking works again after hibernate + resume and in
-# each of 4 fork clones. A restored copy with an allow list naming a
+# through `sbx port`; networking works again after hibernate + resume and
+# in each of 4 fork clones. A restored copy with an allow list naming a
 # domain behind a CNAME to round-robin addresses (a CDN) reaches the
 # address the guest's DNS answer gave, which the VMM's own lookup never
-# saw, and nothing else. Figures: guest->host TCP throughput, connect and
-# request latency through the port forward.
+# saw, also when the guest asked over TCP, and nothing else. Figures:
+# guest->host TCP throughput, connect and request latency through the
+# port forward.
 #
 # Only loopback and 10.0.2.x are ever contacted: the extra addresses
 # (192.0.2.1, 198.51.100.1, .7 and .21-.29) are put on L1's lo here.
@@ -164,6 +165,15 @@ r=$(sbx exec "$rid" -- python3 /tmp/net.py connect "$gip" 18080)
 is "${r% *}" "ok" "the guest reaches the address its DNS answer gave ($gip)"
 is "$(sbx exec "$rid" -- python3 /tmp/net.py get www.cdn.test 18080 /hello.txt)" "hello from L1" \
 	"and fetches by name (a new answer, a new address)"
+# The same over TCP (what a resolver does after a truncated answer): the
+# VMM reads the answers of the guest's TCP connection to 10.0.2.3:53 too.
+r=$(sbx exec "$rid" -- python3 /tmp/net.py resolve-tcp www.cdn.test)
+set -- $r
+tip=${2:-none}
+ok $([ "${1:-}" = ok ] && [ "$tip" != "$gip" ] && echo 0 || echo 1) \
+	"www.cdn.test resolves over TCP to another rotated address ($r; over UDP it was $gip)"
+r=$(sbx exec "$rid" -- python3 /tmp/net.py connect "$tip" 18080)
+is "${r% *}" "ok" "the guest reaches the address the answer over TCP gave ($tip)"
 r=$(sbx exec "$rid" -- python3 /tmp/net.py connect 198.51.100.29 18080); t=${r##* }
 is "${r% *}" "error ECONNREFUSED" "an address no answer gave is refused"
 [ "${t:-9999}" -lt 2000 ]; ok $? "and at once (${t} ms < 2000)"

@@ -336,6 +336,11 @@ START_TEST(test_dns)
 	len = dns_frame(f, "blocked.test");
 	put16(f + 14 + 20 + 4, 14);
 	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+	/* DNS over TCP reaches the resolver too; its other ports do not. */
+	len = syn_frame(f, NET_DNS_IP, 53);
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_PASS);
+	len = syn_frame(f, NET_DNS_IP, 80);
+	ck_assert_int_eq(net_filter_tx(&p, f, len, r, &rlen), NET_REPLY);
 }
 END_TEST
 
@@ -602,6 +607,90 @@ START_TEST(test_snoop_random)
 }
 END_TEST
 
+/* A TCP segment from 10.0.2.3:53 to the guest's `port`. */
+static size_t
+dns_tcp_frame(uint8_t *f, unsigned port, uint32_t seq, uint8_t flags,
+    const uint8_t *data, size_t n)
+{
+	uint8_t *t = ip_frame(f, NET_GUEST_IP, 6, 20 + n);
+
+	put16(f + 14 + 12, NET_DNS_IP >> 16);
+	put16(f + 14 + 14, NET_DNS_IP & 0xffff);
+	put16(t, 53);
+	put16(t + 2, port);
+	put16(t + 4, seq >> 16);
+	put16(t + 6, seq & 0xffff);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	memcpy(t + 20, data, n);
+	return 14 + 40 + n;
+}
+
+/*
+ * DNS over TCP: an answer split over segments, one of them sent twice,
+ * teaches its address once the message is whole; a stream with a gap, or
+ * one whose SYN-ACK was not seen, teaches nothing.
+ */
+START_TEST(test_snoop_tcp)
+{
+	struct sbx_err e = { 0 };
+	const struct ans a[] = {
+		{ NULL, 5, 60, "x.cdn.test", 0 },
+		{ "x.cdn.test", 1, 60, NULL, IP(198, 51, 100, 8) },
+	};
+	const struct ans b[] = { { NULL, 1, 60, NULL, IP(198, 51, 100, 9) } };
+	uint8_t f[1400], g[1400], st[1400];
+	uint32_t s0 = 0xfffffff0;	/* the sequence numbers wrap */
+	size_t len, n;
+
+	ck_assert_int_eq(net_policy_parse(&p, "+pkgs.test", &e), 0);
+	len = answer_frame(f, "a.pkgs.test", a, 2);
+	n = len - 42;			/* the DNS message */
+	put16(st, (unsigned)n);
+	memcpy(st + 2, f + 42, n);
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40001, s0, 0x12, NULL, 0),
+	    sbx_clock_ms());
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40001, s0 + 1, 0x18, st, 20),
+	    sbx_clock_ms());
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40001, s0 + 1, 0x18, st, 10),
+	    sbx_clock_ms());	/* a retransmission */
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 8)));
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40001, s0 + 11, 0x19, st + 10,
+	    n + 2 - 10), sbx_clock_ms());	/* overlaps; and FIN */
+	ck_assert_msg(net_policy_allows(&p, IP(198, 51, 100, 8)),
+	    "the answer over TCP did not count");
+	ck_assert_uint_eq(p.dns_tcp[0].port, 0);	/* FIN freed it */
+	/* A gap: the stream is dropped, the rest of it teaches nothing. */
+	len = answer_frame(f, "b.pkgs.test", b, 1);
+	n = len - 42;
+	put16(st, (unsigned)n);
+	memcpy(st + 2, f + 42, n);
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40002, 7, 0x12, NULL, 0),
+	    sbx_clock_ms());
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40002, 8 + 5, 0x18, st + 5,
+	    n + 2 - 5), sbx_clock_ms());
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40002, 8, 0x18, st, n + 2),
+	    sbx_clock_ms());
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 9)));
+	/* No SYN-ACK seen (the connection began before this VMM). */
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40003, 8, 0x18, st, n + 2),
+	    sbx_clock_ms());
+	ck_assert(!net_policy_allows(&p, IP(198, 51, 100, 9)));
+	/* Every truncation, and random bytes, of a segment. */
+	net_snoop_rx(&p, g, dns_tcp_frame(g, 40004, 7, 0x12, NULL, 0),
+	    sbx_clock_ms());
+	len = dns_tcp_frame(f, 40004, 8, 0x18, st, n + 2);
+	for (n = 0; n < len; n++)
+		net_snoop_rx(&p, f, n, sbx_clock_ms());
+	srandom(12);
+	for (n = 0; n < 20000; n++) {
+		memcpy(g, f, len);
+		g[14 + (size_t)random() % (len - 14)] = (uint8_t)random();
+		net_snoop_rx(&p, g, len, sbx_clock_ms());
+	}
+}
+END_TEST
+
 /* What slirp sent to the "guest" in the tests below. */
 static uint8_t got[2048];
 static size_t got_len;
@@ -737,6 +826,7 @@ Suite *suite_vmm_net(void)
 	tcase_add_test(t, test_snoop_deny_wins);
 	tcase_add_test(t, test_snoop_ignores);
 	tcase_add_test(t, test_snoop_random);
+	tcase_add_test(t, test_snoop_tcp);
 	suite_add_tcase(s, t);
 	t = tcase_create("slirp");
 	tcase_add_test(t, test_slirp_arp);

@@ -10,6 +10,12 @@
  * if its question, or a name its CNAME chain leads to, falls under a
  * domain rule, the chain's A records count as that rule's addresses.
  *
+ * Over TCP (a resolver retries there when a UDP answer was truncated), the
+ * answers of each connection to 10.0.2.3:53 are put back together from
+ * the segments slirp sends the guest, in order from its SYN-ACK, and read
+ * the same way; a gap (which slirp does not make) drops that connection's
+ * stream rather than guess.
+ *
  * The answer is built by the host's resolver, but its question and the
  * names in it come from the guest, so nothing is trusted: every length
  * and offset is checked, compression pointers are followed at most
@@ -19,10 +25,12 @@
  */
 #include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvm/vmm/net_policy.h"
 #include "kvm/vmm/net_wire.h"
+#include "core/xmalloc.h"
 #include "core/banned.h"
 
 #define DNS_TYPE_A 1
@@ -148,19 +156,19 @@ dns_answer(const uint8_t *frame, size_t len, size_t *mlen)
 	return udp + 8;
 }
 
-void
-net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
+/* Teaches the domain rules the addresses of DNS answer `m`. */
+static void
+learn_answer(struct net_policy *p, const uint8_t *m, size_t mlen,
     uint64_t now_ms)
 {
 	char chain[DNS_MAX_CHAIN][NET_DOMAIN_MAX + 1];
 	uint32_t ip[DNS_MAX_ADDRS], ttl[DNS_MAX_ADDRS];
-	size_t mlen, nchain = 1, nip = 0, first, off, i, j;
+	size_t nchain = 1, nip = 0, first, off, i, j;
 	unsigned an, pass;
-	const uint8_t *m;
 	struct rr r;
 	int grew;
 
-	if (!p->ndom || !(m = dns_answer(frame, len, &mlen)))
+	if (mlen < 12)
 		return;
 	/* A response (QR), standard query, no error, one question. */
 	if (!(m[2] & 0x80) || (m[2] & 0x78) || (m[3] & 15) ||
@@ -221,4 +229,143 @@ net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
 			net_policy_learn(p, i, ip[j], now_ms + keep);
 		}
 	}
+}
+
+/* A TCP segment from 10.0.2.3:53 to the guest. */
+struct seg {
+	uint16_t port;		/* the guest's */
+	uint32_t seq;
+	uint8_t flags;
+	const uint8_t *data;
+	size_t len;
+};
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/* Fills *s from `frame` if it is such a segment; 0 or -1. */
+static int
+dns_segment(const uint8_t *frame, size_t len, struct seg *s)
+{
+	const uint8_t *ip, *tcp;
+	size_t ihl, iplen, thl;
+
+	if (len < ETH_HLEN + 20 || net_get16(frame + 12) != ETH_P_IP)
+		return -1;
+	ip = frame + ETH_HLEN;
+	ihl = (size_t)(ip[0] & 15) * 4;
+	iplen = net_get16(ip + 2);
+	if ((ip[0] >> 4) != 4 || ihl < 20 || iplen < ihl + 20 ||
+	    iplen > len - ETH_HLEN || ip[9] != IPPROTO_TCP_ ||
+	    net_get32(ip + 12) != NET_DNS_IP || (net_get16(ip + 6) & 0x3fff))
+		return -1;
+	tcp = ip + ihl;
+	thl = (size_t)(tcp[12] >> 4) * 4;
+	if (net_get16(tcp) != 53 || thl < 20 || thl > iplen - ihl)
+		return -1;
+	s->port = net_get16(tcp + 2);
+	s->seq = net_get32(tcp + 4);
+	s->flags = tcp[13];
+	s->data = tcp + thl;
+	s->len = iplen - ihl - thl;
+	return s->port ? 0 : -1;
+}
+
+static void
+stream_free(struct net_dns_tcp *t)
+{
+	free(t->buf);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The stream of guest port `port`; with `take`, a new one (the oldest
+ * reused when all are in use). */
+static struct net_dns_tcp *
+stream_find(struct net_policy *p, uint16_t port, int take)
+{
+	struct net_dns_tcp *old = &p->dns_tcp[0];
+	size_t i;
+
+	for (i = 0; i < NET_DNS_TCP_STREAMS; i++)
+		if (p->dns_tcp[i].port == port)
+			return &p->dns_tcp[i];
+	if (!take)
+		return NULL;
+	for (i = 0; i < NET_DNS_TCP_STREAMS; i++) {
+		if (!p->dns_tcp[i].port)
+			return &p->dns_tcp[i];
+		if (p->dns_tcp[i].used_ms < old->used_ms)
+			old = &p->dns_tcp[i];
+	}
+	stream_free(old);
+	return old;
+}
+
+/* One answer segment over TCP: in order, its bytes join the stream and
+ * every whole message in it is read. */
+static void
+snoop_tcp(struct net_policy *p, const struct seg *s, uint64_t now_ms)
+{
+	struct net_dns_tcp *t;
+	uint32_t skip;
+	size_t n, mlen;
+
+	if ((s->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+		t = stream_find(p, s->port, 1);
+		stream_free(t);
+		t->port = s->port;
+		t->next_seq = s->seq + 1;
+		t->used_ms = now_ms;
+		return;
+	}
+	if (!(t = stream_find(p, s->port, 0)))
+		return;
+	if (s->flags & (TCP_RST | TCP_SYN)) {
+		stream_free(t);
+		return;
+	}
+	t->used_ms = now_ms;
+	/* Bytes already had (a retransmission) are skipped; a gap ends it. */
+	skip = t->next_seq - s->seq;
+	if (s->len && (int32_t)skip < 0) {
+		stream_free(t);
+		return;
+	}
+	if (s->len > skip) {
+		n = s->len - skip;
+		if (t->len + n > NET_DNS_TCP_MAX) {
+			stream_free(t);	/* not DNS as we know it */
+			return;
+		}
+		t->buf = xrealloc(t->buf, t->len + n);
+		memcpy(t->buf + t->len, s->data + skip, n);
+		t->len += n;
+		t->next_seq += (uint32_t)n;
+		while (t->len >= 2 && t->len >= 2 + (mlen =
+		    net_get16(t->buf))) {
+			learn_answer(p, t->buf + 2, mlen, now_ms);
+			t->len -= 2 + mlen;
+			memmove(t->buf, t->buf + 2 + mlen, t->len);
+		}
+	}
+	if (s->flags & TCP_FIN)
+		stream_free(t);
+}
+
+void
+net_snoop_rx(struct net_policy *p, const uint8_t *frame, size_t len,
+    uint64_t now_ms)
+{
+	const uint8_t *m;
+	struct seg s;
+	size_t mlen;
+
+	if (!p->ndom)
+		return;
+	if ((m = dns_answer(frame, len, &mlen)))
+		learn_answer(p, m, mlen, now_ms);
+	else if (dns_segment(frame, len, &s) == 0)
+		snoop_tcp(p, &s, now_ms);
 }

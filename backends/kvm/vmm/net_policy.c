@@ -67,6 +67,8 @@ net_policy_release(struct net_policy *p)
 	}
 	for (i = 0; i < p->ndom; i++)
 		free(p->dom[i].ips);
+	for (i = 0; i < NET_DNS_TCP_STREAMS; i++)
+		free(p->dns_tcp[i].buf);
 	free(p->dom);
 	free(p->rule);
 	pthread_mutex_destroy(&p->lock);
@@ -595,6 +597,14 @@ net_filter_tx(struct net_policy *p, const uint8_t *frame, size_t len,
 		}
 		return NET_PASS;
 	}
+	/*
+	 * DNS over TCP to the resolver (a resolver's retry after a truncated
+	 * answer): always too. Its answers teach domain rules like UDP ones
+	 * (net_dns.c), so a denied name's addresses stay refused.
+	 */
+	if (dst == NET_DNS_IP && proto == IPPROTO_TCP_ && frag == 0 &&
+	    l4len >= 20 && net_get16(l4 + 2) == 53)
+		return NET_PASS;
 	if (net_policy_allows(p, dst))
 		return NET_PASS;
 	if (proto == IPPROTO_TCP_ && frag == 0 && l4len >= 20) {

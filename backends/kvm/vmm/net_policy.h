@@ -9,8 +9,8 @@
  * wins). When no rule matches the destination is allowed, unless the
  * policy has any allow rule: then what is not allowed is denied. The
  * sandbox's DNS
- * server (10.0.2.3, port 53) is always reachable; a query for a denied
- * domain is answered NXDOMAIN by the VMM.
+ * server (10.0.2.3, port 53, UDP and TCP) is always reachable; a query
+ * over UDP for a denied domain is answered NXDOMAIN by the VMM.
  *
  * Domains are resolved on the host (getaddrinfo) by a resolver thread
  * started with net_policy_start(), at once and then every
@@ -19,7 +19,9 @@
  * addresses the sandbox's own DNS answers give the guest for a domain's
  * names count too (net_snoop_rx, net_dns.c), for as long as the answer's
  * TTL, at least NET_LEARN_MIN_MS: a name whose answers rotate (CDNs,
- * round-robin DNS) is reached at the address the guest was given.
+ * round-robin DNS) is reached at the address the guest was given. Answers
+ * over UDP and over TCP (what a resolver falls back to for a truncated
+ * answer) both count.
  *
  * Text form (sbx-vmm --net=POLICY, snapshots): rules separated by spaces
  * or commas, each "+RULE" (allow) or "-RULE" (deny); "" allows all.
@@ -45,6 +47,21 @@ struct sbx_err;
 #define NET_GUEST_IP 0x0a00020fu	/* 10.0.2.15 */
 #define NET_GATEWAY_IP 0x0a000202u	/* 10.0.2.2: the host's loopback */
 #define NET_DNS_IP 0x0a000203u		/* 10.0.2.3 */
+
+/*
+ * A DNS-over-TCP connection from the guest to 10.0.2.3:53 whose answers
+ * are being read (net_dns.c): slirp hands them over in order, each
+ * message after its 2-byte length.
+ */
+#define NET_DNS_TCP_STREAMS 8
+#define NET_DNS_TCP_MAX (2 + 65535)	/* bytes held: one whole message */
+struct net_dns_tcp {
+	uint16_t port;		/* the guest's port; 0: a free slot */
+	uint32_t next_seq;	/* the sequence number of the next byte */
+	uint8_t *buf;		/* bytes not yet a whole message */
+	size_t len;
+	uint64_t used_ms;	/* the oldest is reused when all are taken */
+};
 
 struct net_rule {
 	uint32_t addr, mask;	/* host order, addr & mask == addr */
@@ -74,6 +91,8 @@ struct net_policy {
 	size_t ndom;
 	bool have_allow;
 	pthread_mutex_t lock;		/* guards dom[].ips, .learned */
+	/* Answer streams of DNS over TCP (the RX path's only). */
+	struct net_dns_tcp dns_tcp[NET_DNS_TCP_STREAMS];
 	/* The resolver thread (net_policy_start). */
 	pthread_t thread;
 	bool running, stop;
