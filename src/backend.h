@@ -184,6 +184,14 @@ struct sbx_backend {
 	    const char *addr, unsigned host_port, unsigned *bound_port,
 	    struct sbx_err *e);
 	/*
+	 * Closes the forwards of `guest_port` made by `port`: all of them,
+	 * or with `addr` (NULL: any) and `host_port` (0: any) only those.
+	 * The number closed goes to *closed; none matching is SBX_ENOENT.
+	 */
+	int (*port_close)(struct sbx_conn *c, const char *query,
+	    unsigned guest_port, const char *addr, unsigned host_port,
+	    unsigned *closed, struct sbx_err *e);
+	/*
 	 * Opens a TCP connection to `guest_port` in the sandbox, resuming a
 	 * hibernated one first; *fd is a connected stream socket the caller
 	 * owns. The HTTP proxy of `sbx serve` uses it (doc/networking.md).

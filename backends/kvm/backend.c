@@ -535,6 +535,7 @@ const struct sbx_backend sbx_backend_kvm = {
 	.file_rename = kvm_file_rename,
 	.stats = kvm_stats,
 	.port = kvm_port,
+	.port_close = kvm_port_close,
 	.port_connect = kvm_port_connect,
 	.fork = kvm_fork,
 	.hibernate = kvm_hibernate,

@@ -38,6 +38,10 @@ int kvm_ports_apply(struct sbx_sandbox *sb);
 int kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
     const char *addr, unsigned host_port, unsigned *bound,
     struct sbx_err *e);
+/* The backend op `port_close` (backend.h). */
+int kvm_port_close(struct sbx_conn *c, const char *query,
+    unsigned guest_port, const char *addr, unsigned host_port,
+    unsigned *closed, struct sbx_err *e);
 
 /*
  * The backend op `port_connect`: wakes a hibernated sandbox, asks its VMM

@@ -214,6 +214,25 @@ kvm_ports_apply(struct sbx_sandbox *sb)
 	return n;
 }
 
+/*
+ * Resolves `query` into `id`, takes the sandbox's lock into *lk (the
+ * caller unlocks it, also on failure) and loads it, refreshed, into *sb.
+ */
+static int
+load_locked(struct sbx_conn *c, const char *query,
+    char id[SBX_SANDBOX_ID_SIZE], struct sbx_sandbox *sb,
+    struct sbx_sandbox_lock **lk, struct sbx_err *e)
+{
+	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
+	    sbx_sandbox_lock(c->store, id, 30000, lk, e) < 0)
+		return -1;
+	sbx_sandbox_release(sb);
+	if (sbx_sandbox_load(c->store, id, sb, e) < 0 ||
+	    kvm_refresh(c, sb, e) < 0)
+		return -1;
+	return 0;
+}
+
 int
 kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
     const char *addr, unsigned host_port, unsigned *bound,
@@ -231,12 +250,7 @@ kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 		addr = "127.0.0.1";
 	if (guest_port < 1 || guest_port > 65535 || host_port > 65535)
 		return sbx_err_set(e, SBX_EUSAGE, "ports must be in 1..65535");
-	if (sbx_sandbox_resolve(c->store, query, id, e) < 0 ||
-	    sbx_sandbox_lock(c->store, id, 30000, &lk, e) < 0)
-		goto out;
-	sbx_sandbox_release(&sb);
-	if (sbx_sandbox_load(c->store, id, &sb, e) < 0 ||
-	    kvm_refresh(c, &sb, e) < 0)
+	if (load_locked(c, query, id, &sb, &lk, e) < 0)
 		goto out;
 	if (sb.state != SBX_SB_RUNNING || !kvm_vmm_alive(sb.pid)) {
 		sbx_err_set(e, SBX_EBUSY, "sandbox '%s' is %s; ports are "
@@ -269,6 +283,98 @@ kvm_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 		goto out;
 	*bound = (unsigned)p;
 	rc = 0;
+out:
+	if (lk)
+		sbx_sandbox_unlock(lk);
+	sbx_sandbox_release(&sb);
+	return rc;
+}
+
+/* Whether forward `f` is one `kvm_port_close` was asked to close. */
+static int
+forward_matches(json_t *f, unsigned guest, const char *addr,
+    unsigned host_port)
+{
+	const char *h = json_string_value(json_object_get(f, "host"));
+
+	return json_integer_value(json_object_get(f, "guest")) == guest &&
+	    (!addr || (h && !strcmp(h, addr))) && (!host_port ||
+	    json_integer_value(json_object_get(f, "host_port")) == host_port);
+}
+
+int
+kvm_port_close(struct sbx_conn *c, const char *query, unsigned guest_port,
+    const char *addr, unsigned host_port, unsigned *closed,
+    struct sbx_err *e)
+{
+	struct sbx_sandbox sb;
+	struct sbx_sandbox_lock *lk = NULL;
+	char id[SBX_SANDBOX_ID_SIZE];
+	json_t *fw, *keep, *f, *rep;
+	int running, failed = 0, rc = -1;	/* failed: an SBX_E code */
+	unsigned n = 0, matched = 0;
+	size_t i;
+
+	sbx_sandbox_init(&sb);
+	*closed = 0;
+	if (guest_port < 1 || guest_port > 65535 || host_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "ports must be in 1..65535");
+	if (load_locked(c, query, id, &sb, &lk, e) < 0)
+		goto out;
+	/*
+	 * A running VMM stops listening; a stopped or hibernated sandbox
+	 * only loses the record, so the port is not set up again when it
+	 * starts or resumes.
+	 */
+	running = sb.state == SBX_SB_RUNNING && kvm_vmm_alive(sb.pid);
+	fw = json_object_get(json_object_get(sb.extra, "network"),
+	    "forwards");
+	keep = json_array();
+	json_array_foreach(fw, i, f) {
+		struct sbx_err ce;
+
+		if (!forward_matches(f, guest_port, addr, host_port)) {
+			json_array_append(keep, f);
+			continue;
+		}
+		matched++;
+		sbx_err_clear(&ce);
+		rep = !running ? NULL : kvm_ctl_request(id, json_pack("{s:s, "
+		    "s:s, s:I}", "op", "unport", "host", json_string_value(
+		    json_object_get(f, "host")), "host_port",
+		    json_integer_value(json_object_get(f, "host_port"))),
+		    PORT_TIMEOUT_MS, &ce);
+		/*
+		 * A refusal means the VMM does not hold that forward (it was
+		 * started since, or could not bind it again): closed all the
+		 * same. A VMM that does not answer keeps it, and says so.
+		 */
+		if (running && !rep && !strstr(ce.msg, " refused: ")) {
+			json_array_append(keep, f);
+			if (!failed && e)
+				*e = ce;
+			if (!failed)
+				failed = ce.code ? ce.code : SBX_EIO;
+			continue;
+		}
+		json_decref(rep);
+		n++;
+	}
+	if (matched == 0) {
+		json_decref(keep);
+		sbx_err_set(e, SBX_ENOENT, "sandbox '%s' has no forward of "
+		    "guest port %u%s", id, guest_port, addr || host_port ?
+		    " on that host address and port" : "");
+		goto out;
+	}
+	json_object_set_new(json_object_get(sb.extra, "network"), "forwards",
+	    keep);
+	ports_from_forwards(&sb, keep);
+	if (n && sbx_sandbox_save(c->store, &sb, failed ? NULL : e) < 0 &&
+	    !failed)
+		goto out;
+	*closed = n;
+	rc = failed;
 out:
 	if (lk)
 		sbx_sandbox_unlock(lk);

@@ -401,6 +401,33 @@ remote_port(struct sbx_conn *c, const char *query, unsigned guest_port,
 	return rc;
 }
 
+static int
+remote_port_close(struct sbx_conn *c, const char *query,
+    unsigned guest_port, const char *addr, unsigned host_port,
+    unsigned *closed, struct sbx_err *e)
+{
+	char *path = remote_path(c, query, "/ports"), num[16];
+	json_t *res = NULL;
+	json_int_t n = 0;
+	int rc;
+
+	snprintf(num, sizeof(num), "%u", guest_port);
+	remote_path_arg(c, &path, "guest", num);
+	if (addr)
+		remote_path_arg(c, &path, "addr", addr);
+	if (host_port) {
+		snprintf(num, sizeof(num), "%u", host_port);
+		remote_path_arg(c, &path, "host", num);
+	}
+	rc = remote_call(c, "DELETE", path, NULL, &res, e);
+	if (rc == 0) {
+		json_unpack(res, "{s?I}", "closed", &n);
+		*closed = (unsigned)n;
+	}
+	json_decref(res);
+	return rc;
+}
+
 const struct sbx_backend sbx_backend_remote = {
 	.name = "remote",
 	.open = remote_open,
@@ -428,5 +455,6 @@ const struct sbx_backend sbx_backend_remote = {
 	.stats = remote_stats,
 	.logs = remote_logs,
 	.port = remote_port,
+	.port_close = remote_port_close,
 	.port_connect = remote_port_connect,
 };

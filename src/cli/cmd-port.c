@@ -4,7 +4,8 @@
  * one is given) and print ADDR:PORT; without GUESTPORT, list the
  * sandbox's forwards. With --remote the port is opened on this machine
  * and each connection is tunnelled through the server (/tunnel/), in the
- * foreground until interrupted.
+ * foreground until interrupted. `--close` ends the forwards of GUESTPORT
+ * (only the one on --host, when given).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,10 +24,14 @@
 #include "core/banned.h"
 
 static const char *host_opt;
+static int close_opt;
 
 static const struct sbx_option port_options[] = {
 	{ 0, "host", SBX_OPT_STRING, &host_opt, "ADDR:PORT",
 	  "listen here on the host (default 127.0.0.1, a free port)", 0, 0 },
+	{ 0, "close", SBX_OPT_BOOL, &close_opt, NULL,
+	  "close the forwards of GUESTPORT (with --host, only that one)", 0,
+	  0 },
 	SBX_OPT_END_MARK,
 };
 
@@ -213,6 +218,34 @@ tunnel_ports(struct sbx_ctx *ctx, const char *query, unsigned guest,
 	}
 }
 
+/* `sbx port ID GUESTPORT --close [--host ADDR:PORT]`. */
+static int
+close_ports(struct sbx_ctx *ctx, const char *query, unsigned guest)
+{
+	char addr[64] = "";
+	unsigned host_port = 0, closed = 0;
+	struct sbx_err e;
+	int rc;
+
+	if (host_opt && (rc = parse_host(ctx, host_opt, addr, sizeof(addr),
+	    &host_port)) != 0)
+		return rc;
+	sbx_err_clear(&e);
+	if (!ctx->backend->port_close) {
+		sbx_backend_unsupported(ctx->backend, "port_close", &e);
+		return sbx_report_err(ctx, &e);
+	}
+	if (ctx->backend->port_close(ctx->conn, query, guest, addr[0] ? addr :
+	    NULL, host_port, &closed, &e) < 0)
+		return sbx_report_err(ctx, &e);
+	if (ctx->json)
+		printf("{\"guest\":%u,\"closed\":%u}\n", guest, closed);
+	else
+		printf("closed %u forward%s of guest port %u\n", closed,
+		    closed == 1 ? "" : "s", guest);
+	return 0;
+}
+
 static int
 port_exec(struct sbx_ctx *ctx, int argc, char **argv)
 {
@@ -225,12 +258,16 @@ port_exec(struct sbx_ctx *ctx, int argc, char **argv)
 	if (argc < 1 || argc > 2)
 		return sbx_usage_error(ctx, argc ? "too many arguments" :
 		    "need a sandbox");
+	if (argc == 1 && close_opt)
+		return sbx_usage_error(ctx, "'--close' needs the guest port");
 	if (argc == 1)
 		return list_ports(ctx, argv[0]);
 	sbx_err_clear(&e);
 	if (sbx_parse_int(argv[1], 1, 65535, &guest, &e) < 0)
 		return sbx_usage_error(ctx, "guest port '%s': %s", argv[1],
 		    e.msg);
+	if (close_opt)
+		return close_ports(ctx, argv[0], (unsigned)guest);
 	if (host_opt && (rc = parse_host(ctx, host_opt, addr, sizeof(addr),
 	    &host_port)) != 0)
 		return rc;
@@ -254,8 +291,8 @@ port_exec(struct sbx_ctx *ctx, int argc, char **argv)
 
 const struct sbx_cmd cmd_port = {
 	.name = "port",
-	.summary = "expose a guest TCP port on the host, or list them",
-	.usage = "[--host ADDR:PORT] ID [GUESTPORT]",
+	.summary = "expose a guest TCP port on the host, list or close them",
+	.usage = "[--close] [--host ADDR:PORT] ID [GUESTPORT]",
 	.options = port_options,
 	.flags = SBX_CMD_NEEDS_BACKEND,
 	.exec = port_exec,

@@ -372,3 +372,41 @@ h_sb_port(struct req *r)
 	json_decref(j);
 	return ret;
 }
+
+/* A port in lo..65535 from query `key` (absent: `def`); -1 when bad. */
+static long
+query_port(struct req *r, const char *key, long lo, long def)
+{
+	const char *v = req_query(r, key);
+	struct sbx_err e;
+	long long n;
+
+	if (!v)
+		return def;
+	sbx_err_clear(&e);
+	if (sbx_parse_int(v, lo, 65535, &n, &e) < 0)
+		return -1;
+	return (long)n;
+}
+
+enum MHD_Result
+h_sb_port_close(struct req *r)
+{
+	long guest = query_port(r, "guest", 1, -1);
+	long host = query_port(r, "host", 0, 0);
+	unsigned closed = 0;
+	struct sbx_conn *c;
+	struct sbx_err e;
+
+	if (guest < 0 || host < 0)
+		return reply_error(r, 400, "bad_request", "query 'guest' "
+		    "(1-65535, required), 'host' (0-65535) and 'addr' are "
+		    "expected");
+	sbx_err_clear(&e);
+	c = req_conn(r, &e);
+	if (!c || r->srv->backend->port_close(c, r->arg, (unsigned)guest,
+	    req_query(r, "addr"), (unsigned)host, &closed, &e) < 0)
+		return reply_err(r, &e);
+	return reply_json(r, 200, json_pack("{s:i, s:i}", "guest", (int)guest,
+	    "closed", (int)closed));
+}

@@ -22,6 +22,7 @@ TESTS += \
 	tests/cli/53-serve-tls.t \
 	tests/cli/54-serve-proxy.t \
 	tests/cli/57-serve-proxy-unix.t \
+	tests/cli/58-port-close.t \
 	tests/cli/55-serve-build.t \
 	tests/cli/56-serve-templates.t
 EXTRA_DIST += tests/bench/serve-load.sh doc/api.md

@@ -68,6 +68,9 @@ static const struct route routes[] = {
 	{ "GET", SB "/stats", R, BODY_NONE, "stats", h_sb_stats, NULL },
 	{ "GET", SB "/logs", R, BODY_NONE, "logs", h_logs, NULL },
 	{ "POST", SB "/ports", W, BODY_JSON, "port", h_sb_port, NULL },
+	/* Before the proxy's ports/{port}/...; this one has no segment. */
+	{ "DELETE", SB "/ports", W, BODY_NONE, "port_close", h_sb_port_close,
+	  NULL },
 	{ "*", SB "/ports/*", R, BODY_PROXY, "port_connect", h_proxy,
 	  h_proxy_body, 1, h_proxy_begin },
 	{ "GET", SB "/tunnel/*", W, BODY_NONE, "port_connect", h_proxy,
@@ -86,7 +89,7 @@ static const struct {
 	OP(exec), OP(file_put), OP(file_get), OP(file_stat), OP(file_list),
 	OP(file_mkdir), OP(file_rm), OP(file_rename), OP(snapshot), OP(log),
 	OP(fork), OP(hibernate), OP(resume), OP(resize), OP(stats), OP(logs),
-	OP(port), OP(port_connect),
+	OP(port), OP(port_close), OP(port_connect),
 #undef OP
 };
 

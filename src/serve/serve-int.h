@@ -161,6 +161,7 @@ enum MHD_Result h_sb_snapshot(struct req *r);
 enum MHD_Result h_sb_log(struct req *r);
 enum MHD_Result h_sb_stats(struct req *r);
 enum MHD_Result h_sb_port(struct req *r);
+enum MHD_Result h_sb_port_close(struct req *r);
 
 enum MHD_Result h_file_get(struct req *r);
 enum MHD_Result h_file_put(struct req *r);

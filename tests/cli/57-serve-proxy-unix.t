@@ -15,12 +15,7 @@ py=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev
 [ -n "$py" ] || { echo "1..0 # SKIP python3 is not installed"; exit 0; }
 plan 14
 
-export XDG_RUNTIME_DIR="$T/run"
 id=sb-proxyunix234
-rd=$XDG_RUNTIME_DIR/sbx/$id
-mkdir -p "$rd" "$T/bin"
-chmod 700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/sbx" "$rd"
-ln -s "$py" "$T/bin/sbx-vmm"	# kvm_vmm_alive wants a process named sbx-vmm
 cat >"$T/fake-vmm.py" <<'PY'
 import json, os, socket, sys, threading
 ops = open(sys.argv[2], "a")
@@ -66,14 +61,7 @@ while True:
         f.flush()
     c.close()
 PY
-"$T/bin/sbx-vmm" "$T/fake-vmm.py" "$rd/ctl.sock" "$T/ops" &
-fake=$!
-pids=$fake
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-i=0; while [ ! -S "$rd/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-sbx ls >/dev/null 2>&1
-mkdir -p "$SBX_HOME/sandboxes/$id"
-cat >"$SBX_HOME/sandboxes/$id/sandbox.json" <<JSON
+fake_vmm "$id" "$T/fake-vmm.py"
 {"version": 1, "id": "$id", "name": "web", "state": "running", "template": "base",
  "spec": {"vcpus": 1, "memory": 536870912, "disk": 0}, "pid": $fake,
  "extra": {"network": {"enabled": true, "allow": [], "deny": [], "forwards": []}},

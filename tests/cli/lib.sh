@@ -5,6 +5,8 @@
 #   is GOT WANT NAME       string equality, showing both on failure
 #   like GOT REGEX NAME    grep -E match
 #   run CMD...             runs CMD capturing $out, $err and $rc
+#   fake_vmm ID SCRIPT     a running sandbox ID ("web") whose sbx-vmm is
+#                          python3 SCRIPT CONTROL-SOCKET $T/ops
 #
 # Each test gets a fresh $SBX_HOME under $T (removed at exit).
 set -u
@@ -67,4 +69,31 @@ serve_start() {
 		sleep 0.1
 	done
 	[ -n "$url" ] || { cat "$T/serve.err" >&2; exit 1; }
+}
+
+# fake_vmm ID SCRIPT: a running sandbox ID, named "web", with networking,
+# whose sbx-vmm is python3 running SCRIPT with its control socket path and
+# $T/ops as arguments (a symlink named sbx-vmm: kvm_vmm_alive checks the
+# name). Sets $rd (its runtime directory), $fake (the pid) and adds it to
+# $pids, which the exit trap kills.
+fake_vmm() {
+	local py _i=0
+	py=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
+	rd=$XDG_RUNTIME_DIR/sbx/$1
+	mkdir -p "$rd" "$T/bin"
+	chmod 700 "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR/sbx" "$rd"
+	ln -sf "$py" "$T/bin/sbx-vmm"
+	"$T/bin/sbx-vmm" "$2" "$rd/ctl.sock" "$T/ops" &
+	fake=$!
+	pids="${pids:-} $fake"
+	trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+	while [ ! -S "$rd/ctl.sock" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	sbx ls >/dev/null 2>&1
+	mkdir -p "$SBX_HOME/sandboxes/$1"
+	cat >"$SBX_HOME/sandboxes/$1/sandbox.json" <<JSON
+{"version": 1, "id": "$1", "name": "web", "state": "running", "template": "base",
+ "spec": {"vcpus": 1, "memory": 536870912, "disk": 0}, "pid": $fake,
+ "extra": {"network": {"enabled": true, "allow": [], "deny": [], "forwards": []}},
+ "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z"}
+JSON
 }

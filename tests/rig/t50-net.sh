@@ -6,8 +6,9 @@
 # runs on L1), a denied CIDR and a denied domain fail at once (< 2 s: a
 # RST or NXDOMAIN made by the VMM, not a timeout) while a neighbour that is
 # not denied works, and a server started in the guest is reachable from L1
-# through `sbx port`; networking works again after hibernate + resume and
-# in each of 4 fork clones. A restored copy with an allow list naming a
+# through `sbx port` (and no longer once `sbx port --close` closed the
+# forward); networking works again after hibernate + resume and in
+# each of 4 fork clones. A restored copy with an allow list naming a
 # domain behind a CNAME to round-robin addresses (a CDN) reaches the
 # address the guest's DNS answer gave, which the VMM's own lookup never
 # saw, also when the guest asked over TCP, and nothing else. Figures:
@@ -130,6 +131,17 @@ r=$(g connect 192.0.2.1 18080)
 is "${r% *}" "error ECONNREFUSED" "after resume the denied CIDR is still refused"
 is "$(python3 "$src/net-host.py" latency 127.0.0.1 "${hp##*:}" 1 >/dev/null 2>&1 && echo up)" up \
     "after resume the port forward $hp works again"
+
+# sbx port --close: the VMM's slirp stops listening (slirp_remove_hostfwd)
+# and the record forgets the forward; the other forward of 8000 goes on.
+up() { python3 "$src/net-host.py" latency 127.0.0.1 "$1" 1 >/dev/null 2>&1 && echo up || echo down; }
+is "$(sbx port --close --host 127.0.0.1:18090 "$id" 8000)" "closed 1 forward of guest port 8000" \
+	"sbx port --close --host closes the 18090 forward"
+is "$(up 18090)|$(up "${hp##*:}")|$(sbx port "$id")" "down|up|8000/tcp -> ${hp##*:}" \
+	"18090 no longer listens, $hp still does, and only it is listed"
+is "$(sbx port --close "$id" 8000)" "closed 1 forward of guest port 8000" "sbx port --close closes the last one"
+is "$(up "${hp##*:}")|$(sbx ls --json | python3 -c "import json,sys; print([s.get('ports', []) for s in json.load(sys.stdin) if s['id']=='$id'][0])")" \
+	"down|[]" "$hp no longer listens and sbx ls --json lists no port"
 
 # Four fork clones: each has its own slirp and reaches L1 by itself.
 kids=$(sbx fork -n 4 "$id" 2>"$T/fork.err")

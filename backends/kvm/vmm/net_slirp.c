@@ -469,6 +469,24 @@ net_slirp_forward(struct net_slirp *s, const char *addr,
 }
 
 int
+net_slirp_unforward(struct net_slirp *s, const char *addr,
+    unsigned host_port, struct sbx_err *e)
+{
+	struct in_addr ha;
+
+	if (inet_pton(AF_INET, addr, &ha) != 1)
+		return sbx_err_set(e, SBX_EUSAGE, "host address '%s' is not "
+		    "an IPv4 address", addr);
+	if (host_port < 1 || host_port > 65535)
+		return sbx_err_set(e, SBX_EUSAGE, "ports must be in 1..65535");
+	if (slirp_remove_hostfwd(s->slirp, 0, ha, (int)host_port) < 0)
+		return sbx_err_set(e, SBX_ENOENT, "no forward listens on "
+		    "%s:%u", addr, host_port);
+	net_slirp_sync(s);
+	return 0;
+}
+
+int
 net_slirp_forward_unix(struct net_slirp *s, const char *path,
     unsigned guest_port, struct sbx_err *e)
 {

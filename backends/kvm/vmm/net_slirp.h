@@ -45,6 +45,12 @@ int net_slirp_forward(struct net_slirp *s, const char *addr,
     unsigned host_port, unsigned guest_port, unsigned *bound,
     struct sbx_err *e);
 /*
+ * Stops the TCP forward listening on `addr`:`host_port` (connections it
+ * accepted go on). 0, or SBX_ENOENT when there is no such forward.
+ */
+int net_slirp_unforward(struct net_slirp *s, const char *addr,
+    unsigned host_port, struct sbx_err *e);
+/*
  * Forwards connections to the unix socket `path` (absolute; a socket
  * already there is replaced, any other file refused) to the guest's
  * `guest_port`: reachable only by who may enter its directory (the

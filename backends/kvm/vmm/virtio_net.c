@@ -247,7 +247,7 @@ virtio_net_control(struct vmm *vm, const char *op, json_t *req)
 	unsigned bound;
 	int r;
 
-	if (strcmp(op, "port") && strcmp(op, "net"))
+	if (strcmp(op, "port") && strcmp(op, "unport") && strcmp(op, "net"))
 		return NULL;
 	v = find_net(vm);
 	if (!v)
@@ -263,6 +263,24 @@ virtio_net_control(struct vmm *vm, const char *op, json_t *req)
 	g = json_object_get(req, "guest");
 	hp = json_object_get(req, "host_port");
 	host = json_string_value(json_object_get(req, "host"));
+	if (!strcmp(op, "unport")) {
+		/* {"op":"unport","host":ADDR,"host_port":N}: stop listening. */
+		if (!host || !json_is_integer(hp))
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+			    "'host' (an address) and 'host_port' are required");
+		hport = json_integer_value(hp);
+		pthread_mutex_lock(&v->dev.lock);
+		r = hport < 1 || hport > 65535 ? sbx_err_set(&e, SBX_EUSAGE,
+		    "'host_port' must be in 1..65535") :
+		    net_slirp_unforward(v->slirp, host, (unsigned)hport, &e);
+		pthread_mutex_unlock(&v->dev.lock);
+		if (r < 0)
+			return json_pack("{s:b, s:s}", "ok", 0, "error", e.msg);
+		vmm_log("net: no longer forwarding %s:%u", host,
+		    (unsigned)hport);
+		return json_pack("{s:b, s:s, s:i}", "ok", 1, "host", host,
+		    "host_port", (int)hport);
+	}
 	guest = json_integer_value(g);
 	if (hp)
 		hport = json_integer_value(hp);
