@@ -6,7 +6,7 @@
 # the recap of failed checks at the end, the closing verdict line, and
 # SBX_RIG_RETRIES.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 42
 
 fake=$T/src
 mkdir -p "$fake/tests/rig"
@@ -150,6 +150,8 @@ like "$out" "# recap: no further run: they failed 2 runs \(SBX_RIG_RETRIES=1\)" 
 # scripts.
 SBX_RIG_RETRIES=1 SBX_RIG_TESTS="t00 t03" rig
 like "$out" "# rig: t03-broken t00-slow-fails failed; running them again" "the rerun takes the quicker failure first"
+like "$(sed -n '/running them again/,$p' <<<"$out" | grep -m1 '^not ok 1 - ')" "^not ok 1 - t03-broken\.sh " \
+	"and the suite runs it first"
 # No rerun starts without SBX_RIG_MIN_LEFT seconds of the budget left.
 SBX_RIG_BUDGET=250 SBX_RIG_MIN_LEFT=249 SBX_RIG_TESTS="t00" rig
 like "$rc|$(wc -l <"$RIGLOG")" "^[1-9][0-9]*\|1$" "no rerun without the time for one (1 boot, failed)"
